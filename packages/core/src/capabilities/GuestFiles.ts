@@ -1,0 +1,97 @@
+/**
+ * Files inside guests (transport-trust.md §4.1 containers via `pct`, §4.3 VMs via the guest agent through
+ * `pvesh`). Companion tier. Layers: `@homelab-mcp/transport/GuestFiles` (built on `NodeShell`).
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type {
+  CommandFailed,
+  ContentTooLarge,
+  FileNotFound,
+  GuestAgentUnavailable,
+  GuestNotRunning,
+  InvalidInput,
+  NotARegularFile,
+  ParentDirectoryMissing,
+  SshError,
+  WriteVerificationFailed
+} from "../Errors.js"
+
+/** `stat -c '%F|%s|%a|%u|%g'` inside a container, parsed. */
+export interface GuestFileStat {
+  /** `file` for `regular file` and `regular empty file`. */
+  readonly type: "file" | "directory" | "symlink" | "other"
+  /** The raw `%F` text (`regular file`, `directory`, `character special file`, …). */
+  readonly fileType: string
+  readonly size: number
+  /** Permission bits as octal digits (`644`, `4755`). */
+  readonly mode: string
+  readonly uid: number
+  readonly gid: number
+}
+
+/** Mode and owner for a container write (validated as digits). */
+export interface PctWriteOptions {
+  readonly mode: string
+  readonly uid: number
+  readonly gid: number
+}
+
+/** A window read through the agent. */
+export interface QmReadResult {
+  readonly content: Uint8Array
+  /** True when the agent reported no `truncated` flag (the read reached the end of the file). */
+  readonly eof: boolean
+}
+
+/** Errors of container file operations. */
+export type PctFilesError = SshError | InvalidInput | GuestNotRunning | CommandFailed
+
+/** Errors of VM file operations. */
+export type QmFilesError = SshError | InvalidInput | GuestNotRunning | GuestAgentUnavailable | CommandFailed
+
+/** Reads, writes and inspects files inside guests through the node. */
+export class GuestFiles extends Context.Tag("@homelab-mcp/core/GuestFiles")<GuestFiles, GuestFiles.Service>() {}
+
+export declare namespace GuestFiles {
+  /** The guest files service; existence is decided inside the guest, never from a copy's exit code. */
+  export interface Service {
+    /** `readlink -f -- <path>` in the container; `None` when the parent directory is missing. */
+    readonly pctResolve: (vmid: number, path: string) => Effect.Effect<Option.Option<string>, PctFilesError>
+    /** `stat` in the container; `None` when the path does not exist. */
+    readonly pctStat: (vmid: number, path: string) => Effect.Effect<Option.Option<GuestFileStat>, PctFilesError>
+    /**
+     * `pct pull` to a node temp file (accepted only at exit 0 and size = `expectedSize`), then an SFTP read of
+     * the window; the temp file is removed in every outcome.
+     */
+    readonly pctRead: (
+      vmid: number,
+      path: string,
+      options: { readonly expectedSize: number; readonly offset?: number; readonly length?: number }
+    ) => Effect.Effect<Uint8Array, PctFilesError | FileNotFound>
+    /** SFTP upload, `pct push` to a hidden sibling, `mv -f`, `sha256sum`; fails `WriteVerificationFailed` on a hash mismatch. */
+    readonly pctWrite: (
+      vmid: number,
+      path: string,
+      content: Uint8Array,
+      options: PctWriteOptions
+    ) => Effect.Effect<{ readonly sha256: string }, PctFilesError | ParentDirectoryMissing | WriteVerificationFailed>
+    /** `rm -f -- <path>` in the container (a missing file is not an error). */
+    readonly pctRemove: (vmid: number, path: string) => Effect.Effect<void, PctFilesError | NotARegularFile>
+    /** Agent file-read of `count` bytes at `offset` (`--decode 0`, at most 16 MiB per call), after an agent ping. */
+    readonly qmRead: (
+      vmid: number,
+      path: string,
+      options: { readonly offset: number; readonly count: number }
+    ) => Effect.Effect<QmReadResult, QmFilesError | FileNotFound>
+    /** Agent file-write (at most 46080 raw bytes, else `ContentTooLarge` before any call), verified by reading it back. */
+    readonly qmWrite: (
+      vmid: number,
+      path: string,
+      content: Uint8Array
+    ) => Effect.Effect<{ readonly sha256: string }, QmFilesError | ContentTooLarge | WriteVerificationFailed>
+    /** `rm -f -- <path>` through `qm guest exec` (reverting a create). */
+    readonly qmRemove: (vmid: number, path: string) => Effect.Effect<void, QmFilesError>
+  }
+}
