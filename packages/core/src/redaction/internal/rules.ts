@@ -1,0 +1,335 @@
+/**
+ * @internal Redaction rules (census-health.md §3). Every replacement goes through a callback (never a
+ * `String.replace` pattern, lessons D8), and every rule skips values that are already `[REDACTED]`, so a
+ * secret is counted once and redaction is idempotent.
+ */
+
+export const REDACTED = "[REDACTED]"
+
+export interface Counter {
+  count: number
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Secret key names
+// ---------------------------------------------------------------------------------------------------
+
+const KEY_FRAGMENTS = [
+  "pass",
+  "secret",
+  "token",
+  "api_key",
+  "api-key",
+  "apikey",
+  "access_key",
+  "private_key",
+  "client_secret",
+  "auth",
+  "credential",
+  "cookie",
+  "session",
+  "psk",
+  "pbkdf2"
+] as const
+
+/** Fragments matched after removing `_`, `-`, `.` and spaces (`PrivateKey`, `AccessKey`, `PresharedKey`). */
+const COMPACT_FRAGMENTS = ["apikey", "accesskey", "privatekey", "clientsecret", "presharedkey"] as const
+
+const WIREGUARD_KEY = /wireguard.*key/
+
+export const normalizeExtraKeys = (extra: ReadonlyArray<string>): ReadonlyArray<string> =>
+  extra.map((k) => k.trim().toLowerCase()).filter((k) => k.length > 0)
+
+/** `extra` must already be normalized (lower case, trimmed). */
+export const isSecretKeyNormalized = (key: string, extra: ReadonlyArray<string>): boolean => {
+  const lower = key.toLowerCase()
+  if (KEY_FRAGMENTS.some((f) => lower.includes(f))) return true
+  if (WIREGUARD_KEY.test(lower)) return true
+  const compact = lower.replace(/[-_. ]/g, "")
+  if (COMPACT_FRAGMENTS.some((f) => compact.includes(f))) return true
+  return extra.some((f) => lower.includes(f))
+}
+
+export const isSecretKey = (key: string, extra: ReadonlyArray<string>): boolean =>
+  isSecretKeyNormalized(key, normalizeExtraKeys(extra))
+
+// ---------------------------------------------------------------------------------------------------
+// Value helpers
+// ---------------------------------------------------------------------------------------------------
+
+const stripQuotes = (v: string): { open: string; inner: string; close: string } => {
+  if (v.length >= 2) {
+    const q = v[0]
+    if ((q === '"' || q === "'") && v[v.length - 1] === q) return { open: q, inner: v.slice(1, -1), close: q }
+  }
+  return { open: "", inner: v, close: "" }
+}
+
+/** A shell variable reference (`$DB_PASS`, `${TOKEN}`) names a secret but is not one. */
+const VARIABLE_REF = /^\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})$/
+
+/**
+ * Replaces a value (possibly quoted) by the marker. Returns the original when there is nothing to hide
+ * (empty, a variable reference, already the marker). A value that already contains a marker is absorbed
+ * whole without counting again: its secret was counted by a more specific rule.
+ */
+const maskValue = (raw: string, counter: Counter): string => {
+  const { open, inner, close } = stripQuotes(raw)
+  if (inner.length === 0 || inner === REDACTED || VARIABLE_REF.test(inner)) return raw
+  if (!inner.includes(REDACTED)) counter.count++
+  return `${open}${REDACTED}${close}`
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Text mode
+// ---------------------------------------------------------------------------------------------------
+
+const PEM =
+  /-----BEGIN ([A-Z0-9 ]*?(?:KEY|CERTIFICATE)[A-Z0-9 ]*)-----([\s\S]*?)(?:(-----END [A-Z0-9 ]*-----)|(?![\s\S]))/g
+
+const TOKEN_PATTERNS: ReadonlyArray<RegExp> = [
+  // JWT: three base64url parts, the header starting with eyJ ({")
+  /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g,
+  // AWS access key id
+  /(?<![A-Za-z0-9])AKIA[0-9A-Z]{16}(?![A-Za-z0-9])/g,
+  // GitHub tokens
+  /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{16,}/g,
+  /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{20,}/g,
+  // Slack
+  /(?<![A-Za-z0-9_-])xox[abprs]-[A-Za-z0-9-]{4,}/g,
+  // Tailscale
+  /(?<![A-Za-z0-9_-])tskey-[A-Za-z0-9_-]{4,}/g
+]
+
+/** `PVEAPIToken=<user@realm!id>=<secret>`: the id is kept. */
+const PVE_TOKEN = /(PVEAPIToken[ \t]*=[ \t]*)([^\s=;,'"]+)=([^\s;,'"]+)/gi
+
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/'"]*):([^\s@/'"]+)@/gi
+
+const HEADERS =
+  /(?<![\w-])(['"]?)(Proxy-Authorization|Authorization|Set-Cookie|Cookie|X-Api-Key|X-Auth-Token)([ \t]*:[ \t]*)([^\r\n]*)/gi
+
+const QUOTED_VALUE = `"(?:[^"\\\\\\n]|\\\\.)*"|'[^'\\n]*'`
+const TOKEN_VALUE = `${QUOTED_VALUE}|[^\\s'"]+`
+
+/** `--password x`, `--password=x`, `--token x`, `--db-password=x`, `--api-key x`. */
+const SECRET_FLAG = new RegExp(
+  `(?<![\\w-])(--[A-Za-z0-9_-]*(?:password|passwd|token|secret|api-key|apikey)[A-Za-z0-9_-]*)(=|[ \\t]+)(${TOKEN_VALUE})`,
+  "gi"
+)
+
+/** `mysql … -p<secret>` (attached; a bare `-p` prompts and holds nothing). */
+const MYSQL_P = new RegExp(
+  `\\b(mysql|mariadb|mysqldump|mysqladmin|mariadb-dump|mariadb-admin)\\b([^\\n|;&]*?[ \\t])-p(${QUOTED_VALUE}|[^\\s'"]+)`,
+  "g"
+)
+
+/** `curl … -u user:secret` / `--user user:secret`: the user is kept. */
+const CURL_USER = /\bcurl\b([^\n|;&]*?[ \t])(-u|--user)(=|[ \t]*)(?:'([^\s:']*):([^'\n]+)'|"([^\s:"]*):([^"\n]+)"|([^\s:'"]*):([^\s'"]+))/g
+
+/** `sshpass -p secret` / `sshpass -psecret`. */
+const SSHPASS = new RegExp(`\\bsshpass\\b([^\\n|;&]*?[ \\t])-p([ \\t]*)(${TOKEN_VALUE})`, "g")
+
+/** `"NAME": "value"`, `'NAME': 'value'`, `"NAME": 123`. */
+const QUOTED_KEY_VALUE =
+  /(["'])([^"'\\\n]{1,200})\1([ \t]*:[ \t]*)("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|-?\d[\d.]*)/g
+
+/** YAML-ish `NAME: value` at the start of a line: the value runs to the end of the line. */
+const LINE_COLON = /^([ \t]*(?:- )?)([A-Za-z_][\w.-]*)([ \t]*:[ \t]+)(\S[^\r\n]*?)[ \t]*$/gm
+
+/** Inline `NAME=value`, `NAME = value`, `NAME: value` (one token or a quoted string). */
+const INLINE_ASSIGN = new RegExp(
+  `(?<![\\w.$-])([A-Za-z_][\\w.-]*)([ \\t]*[=:][ \\t]*)(${QUOTED_VALUE}|[^\\s&;,'"]+)`,
+  "g"
+)
+
+/** Config-style `NAME value` on a line of exactly two fields (`requirepass foobared`). */
+const CONFIG_PAIR = new RegExp(`^([ \\t]*)([A-Za-z_][\\w.-]*)([ \\t]+)(${QUOTED_VALUE}|[^\\s=:'"]\\S*)[ \\t]*$`, "gm")
+
+const isPveTokenName = (name: string) => name.toLowerCase() === "pveapitoken"
+
+/**
+ * Like `String.replace` with a global regex and a callback, except that a match the callback declines
+ * (returns undefined) consumes only `skip(match)` characters, so a non-secret `a=b` cannot swallow a
+ * secret assignment that overlaps its value (`x=password=abc`, `https://h/?api_key=abc`).
+ */
+const replaceOverlapping = (
+  text: string,
+  pattern: RegExp,
+  skip: (m: RegExpExecArray) => number,
+  fn: (m: RegExpExecArray) => string | undefined
+): string => {
+  const re = new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : pattern.flags + "g")
+  let out = ""
+  let last = 0
+  let m: RegExpExecArray | null
+  while ((m = re.exec(text)) !== null) {
+    const replacement = fn(m)
+    if (replacement === undefined) {
+      re.lastIndex = m.index + Math.max(1, skip(m))
+      continue
+    }
+    out += text.slice(last, m.index) + replacement
+    last = m.index + m[0].length
+    re.lastIndex = last
+  }
+  return out + text.slice(last)
+}
+
+export const redactTextWith = (input: string, extra: ReadonlyArray<string>, counter: Counter): string => {
+  let text = input
+
+  // PEM blocks: header and footer kept, body replaced (to the end of the text when the END line is cut).
+  text = text.replace(PEM, (whole, label: string, body: string, end: string | undefined) => {
+    if (body.trim() === REDACTED) return whole
+    if (body.trim().length === 0 && end !== undefined) return whole
+    counter.count++
+    return `-----BEGIN ${label}-----\n${REDACTED}${end !== undefined ? `\n${end}` : ""}`
+  })
+
+  for (const pattern of TOKEN_PATTERNS) {
+    text = text.replace(pattern, () => {
+      counter.count++
+      return REDACTED
+    })
+  }
+
+  text = text.replace(PVE_TOKEN, (_whole, prefix: string, id: string, secret: string) => {
+    if (secret === REDACTED) return `${prefix}${id}=${secret}`
+    counter.count++
+    return `${prefix}${id}=${REDACTED}`
+  })
+
+  text = text.replace(URL_CREDENTIALS, (whole, scheme: string, user: string, secret: string) => {
+    if (secret === REDACTED) return whole
+    counter.count++
+    return `${scheme}${user}:${REDACTED}@`
+  })
+
+  // Header values run to the end of the line, or to the closing quote when the header is quoted
+  // (`curl -H 'Authorization: Bearer a b' https://…`).
+  text = text.replace(HEADERS, (whole, q: string, name: string, sep: string, rest: string) => {
+    const close = q.length > 0 ? rest.indexOf(q) : -1
+    const value = close >= 0 ? rest.slice(0, close) : rest
+    const trimmed = value.trimEnd()
+    if (trimmed.length === 0 || trimmed === REDACTED) return whole
+    if (!trimmed.includes(REDACTED)) counter.count++
+    return `${q}${name}${sep}${REDACTED}${rest.slice(trimmed.length)}`
+  })
+
+  text = text.replace(SECRET_FLAG, (whole, flag: string, sep: string, value: string) => {
+    if (!sep.startsWith("=") && value.startsWith("-")) return whole
+    return `${flag}${sep}${maskValue(value, counter)}`
+  })
+
+  text = text.replace(MYSQL_P, (_whole, prog: string, mid: string, value: string) => `${prog}${mid}-p${maskValue(value, counter)}`)
+
+  text = text.replace(
+    CURL_USER,
+    (whole, mid: string, flag: string, sep: string, u1?: string, s1?: string, u2?: string, s2?: string, u3?: string, s3?: string) => {
+      const q = s1 !== undefined ? "'" : s2 !== undefined ? '"' : ""
+      const user = u1 ?? u2 ?? u3 ?? ""
+      const secret = s1 ?? s2 ?? s3 ?? ""
+      if (secret === REDACTED) return whole
+      counter.count++
+      return `curl${mid}${flag}${sep}${q}${user}:${REDACTED}${q}`
+    }
+  )
+
+  text = text.replace(SSHPASS, (_whole, mid: string, sep: string, value: string) => `sshpass${mid}-p${sep}${maskValue(value, counter)}`)
+
+  text = text.replace(QUOTED_KEY_VALUE, (whole, q: string, name: string, sep: string, value: string) => {
+    if (!isSecretKeyNormalized(name, extra) || isPveTokenName(name)) return whole
+    return `${q}${name}${q}${sep}${maskValue(value, counter)}`
+  })
+
+  text = text.replace(LINE_COLON, (whole, lead: string, name: string, sep: string, value: string) => {
+    if (!isSecretKeyNormalized(name, extra) || isPveTokenName(name)) return whole
+    return `${lead}${name}${sep}${maskValue(value, counter)}${whole.slice(lead.length + name.length + sep.length + value.length)}`
+  })
+
+  text = replaceOverlapping(
+    text,
+    INLINE_ASSIGN,
+    (m) => m[1]!.length + m[2]!.length,
+    (m) => {
+      const [, name, sep, value] = m as unknown as [string, string, string, string]
+      if (!isSecretKeyNormalized(name, extra) || isPveTokenName(name)) return undefined
+      return `${name}${sep}${maskValue(value, counter)}`
+    }
+  )
+
+  text = text.replace(CONFIG_PAIR, (whole, lead: string, name: string, sep: string, value: string) => {
+    if (!isSecretKeyNormalized(name, extra) || isPveTokenName(name)) return whole
+    return `${lead}${name}${sep}${maskValue(value, counter)}${whole.slice(lead.length + name.length + sep.length + value.length)}`
+  })
+
+  return text
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Structured mode
+// ---------------------------------------------------------------------------------------------------
+
+const ENV_ITEM = /^([A-Za-z_][A-Za-z0-9_.-]*)=([\s\S]*)$/
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => {
+  if (typeof v !== "object" || v === null) return false
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+/** A leaf under a secret key: strings and numbers are hidden; null, booleans and "" hold no secret. */
+const maskLeaf = (v: unknown, counter: Counter): unknown => {
+  if (typeof v === "string") {
+    if (v.length === 0 || v === REDACTED) return v
+    if (!v.includes(REDACTED)) counter.count++
+    return REDACTED
+  }
+  if (typeof v === "number" || typeof v === "bigint") {
+    counter.count++
+    return REDACTED
+  }
+  return v
+}
+
+export const redactValueWith = (value: unknown, extra: ReadonlyArray<string>, counter: Counter): unknown => {
+  const seen = new WeakSet<object>()
+
+  const walk = (v: unknown, underSecret: boolean): unknown => {
+    if (typeof v === "string") {
+      if (underSecret) return maskLeaf(v, counter)
+      return redactTextWith(v, extra, counter)
+    }
+    if (Array.isArray(v)) {
+      if (seen.has(v)) return "[Circular]"
+      seen.add(v)
+      const out = v.map((item) => {
+        if (!underSecret && typeof item === "string") {
+          const m = ENV_ITEM.exec(item)
+          if (m !== null && isSecretKeyNormalized(m[1]!, extra)) {
+            const masked = maskLeaf(m[2]!, counter)
+            return `${m[1]}=${masked as string}`
+          }
+        }
+        return walk(item, underSecret)
+      })
+      seen.delete(v)
+      return out
+    }
+    if (isPlainObject(v)) {
+      if (seen.has(v)) return "[Circular]"
+      seen.add(v)
+      const out: Record<string, unknown> = {}
+      for (const [k, child] of Object.entries(v)) {
+        out[k] = walk(child, underSecret || isSecretKeyNormalized(k, extra))
+      }
+      seen.delete(v)
+      return out
+    }
+    if (underSecret) return maskLeaf(v, counter)
+    return v
+  }
+
+  return walk(value, false)
+}
