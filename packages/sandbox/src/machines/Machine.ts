@@ -1,0 +1,178 @@
+/**
+ * A simulated machine: one `just-bash` `Bash` over its own in-memory filesystem (a `MountableFs`), an
+ * owner table (just-bash has no uids/gids) and the custom commands of sandbox.md §3.4/§5.1. Every
+ * `exec()` gets fresh shell state over the shared files; concurrent `exec()`s are fine (one SSH channel =
+ * one `exec()`). Nothing here touches the real machine: no processes, no disk, no network.
+ */
+import { Bash, latin1FromBytes, stdoutAsBytes, type CommandName, type CustomCommand } from "just-bash"
+import type { MountableFs } from "just-bash"
+import type * as Registry from "../state/MachineRegistry.js"
+import * as Owners from "./Owners.js"
+
+/** What kind of userland a machine has (decides bash/systemd/coreutils flavour). */
+export type MachineKind = "host" | "debian" | "alpine" | "docker-full" | "docker-alpine" | "docker-distroless"
+
+/** Virtual time as the machines see it (sandbox.md §3.5): all waits go through it. */
+export interface VirtualTime {
+  /** Virtual wall clock, epoch milliseconds. */
+  readonly now: () => number
+  /** Resolves after `ms` virtual milliseconds, or rejects with an `AbortError` when `signal` fires. */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>
+}
+
+/** One request to run a shell command line on a machine. */
+export interface ExecRequest {
+  readonly command: string
+  readonly stdin?: Uint8Array | string
+  readonly signal?: AbortSignal
+  readonly env?: Record<string, string>
+  readonly cwd?: string
+}
+
+/** Result of an `exec`: raw bytes and the exit code (never defaulted). */
+export interface ExecOutput {
+  readonly stdout: Uint8Array
+  readonly stderr: Uint8Array
+  readonly exitCode: number
+}
+
+/** Construction options of a machine. */
+export interface MachineOptions {
+  /** Stable id: `host`, `lxc/101`, `qemu/200`, `docker/101/caddy`. */
+  readonly id: string
+  readonly kind: MachineKind
+  readonly hostname: () => string
+  readonly fs: MountableFs
+  readonly owners: Owners.OwnerTable
+  readonly time: VirtualTime
+  /** Built-in just-bash commands to expose (minimal images); all when absent. */
+  readonly builtins?: ReadonlyArray<CommandName>
+  /** Custom commands (override same-named built-ins). */
+  readonly commands: (machine: Machine) => ReadonlyArray<CustomCommand>
+  readonly env?: Record<string, string>
+  readonly pid?: number
+}
+
+/** A simulated machine; `exec` never rejects (failures are exit codes). Implements state's `Machine`. */
+export class Machine implements Registry.Machine {
+  readonly id: string
+  readonly kind: MachineKind
+  /** The just-bash filesystem (mounts included). */
+  readonly vfs: MountableFs
+  /** state's byte-level view of the same files. */
+  readonly fs: Registry.MachineFs
+  readonly owners: Owners.OwnerTable
+  readonly time: VirtualTime
+  readonly hostname: () => string
+  /** Per-machine scratch the commands may use (journal, units, docker state...). */
+  readonly extras = new Map<string, unknown>()
+  readonly #bash: Bash
+  readonly #env: Record<string, string>
+
+  constructor(options: MachineOptions) {
+    this.id = options.id
+    this.kind = options.kind
+    this.vfs = options.fs
+    this.fs = machineFs(options.fs)
+    this.owners = options.owners
+    this.time = options.time
+    this.hostname = options.hostname
+    this.#env = {
+      HOME: "/root",
+      USER: "root",
+      LOGNAME: "root",
+      LANG: "C.UTF-8",
+      PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      SHELL: options.kind === "alpine" || options.kind === "docker-alpine" ? "/bin/sh" : "/bin/bash",
+      ...options.env
+    }
+    this.#bash = new Bash({
+      fs: options.fs,
+      cwd: "/root",
+      env: this.#env,
+      customCommands: [...options.commands(this)],
+      ...(options.builtins ? { commands: [...options.builtins] } : {}),
+      sleep: (ms) => options.time.sleep(ms),
+      processInfo: { pid: options.pid ?? 1, ppid: 1, uid: 0, gid: 0 }
+    })
+  }
+
+  /** state's `exec`: text in, text out. */
+  readonly exec = async (
+    command: string,
+    options?: { readonly stdin?: string; readonly env?: Readonly<Record<string, string>>; readonly cwd?: string }
+  ): Promise<Registry.MachineExecResult> => {
+    const out = await this.execBytes({
+      command,
+      ...(options?.stdin !== undefined ? { stdin: options.stdin } : {}),
+      ...(options?.env ? { env: { ...options.env } } : {}),
+      ...(options?.cwd ? { cwd: options.cwd } : {})
+    })
+    return {
+      stdout: Buffer.from(out.stdout).toString("utf8"),
+      stderr: Buffer.from(out.stderr).toString("utf8"),
+      exitCode: out.exitCode
+    }
+  }
+
+  /** Runs one command line in a fresh shell (HOME=/root, USER=root, LANG=C.UTF-8 unless given). */
+  async execBytes(request: ExecRequest): Promise<ExecOutput> {
+    const stdin =
+      request.stdin === undefined
+        ? undefined
+        : typeof request.stdin === "string"
+          ? Buffer.from(request.stdin, "utf8").toString("latin1")
+          : Buffer.from(request.stdin).toString("latin1")
+    try {
+      const result = await this.#bash.exec(request.command, {
+        cwd: request.cwd ?? "/root",
+        env: { ...this.#env, HOSTNAME: this.hostname(), ...request.env },
+        rawScript: true,
+        ...(stdin !== undefined ? { stdin, stdinKind: "bytes" as const } : {}),
+        ...(request.signal ? { signal: request.signal } : {})
+      })
+      return {
+        stdout: Buffer.from(latin1FromBytes(stdoutAsBytes(result)), "latin1"),
+        stderr: Buffer.from(result.stderr, "utf8"),
+        exitCode: result.exitCode
+      }
+    } catch (cause) {
+      return {
+        stdout: new Uint8Array(),
+        stderr: Buffer.from(`bash: ${cause instanceof Error ? cause.message : String(cause)}\n`, "utf8"),
+        exitCode: 1
+      }
+    }
+  }
+
+}
+
+const enoent = (path: string): Error => Object.assign(new Error(`ENOENT: no such file or directory, '${path}'`), { code: "ENOENT" })
+
+/** Adapts a just-bash filesystem to state's `MachineFs` (ENOENT errors carry `code`). */
+export const machineFs = (fs: MountableFs): Registry.MachineFs => ({
+  readFile: async (path) => {
+    try {
+      return await fs.readFileBuffer(path)
+    } catch {
+      throw enoent(path)
+    }
+  },
+  writeFile: (path, data) => fs.writeFile(path, data),
+  stat: async (path) => {
+    try {
+      const st = await fs.stat(path)
+      return {
+        isFile: st.isFile,
+        isDirectory: st.isDirectory,
+        isSymbolicLink: st.isSymbolicLink,
+        size: st.size,
+        mode: st.mode,
+        mtimeMs: st.mtime.getTime()
+      }
+    } catch {
+      throw enoent(path)
+    }
+  },
+  exists: (path) => fs.exists(path)
+})
