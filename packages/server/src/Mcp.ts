@@ -104,6 +104,20 @@ export const invalidInput = (error: ParseResult.ParseError, inputJson: JsonSchem
   })
 }
 
+/** Rejects top-level keys the input schema does not declare (also for tools without parameters). */
+export const unknownKeys = (args: Record<string, unknown>, inputJson: JsonSchemas.Json): Effect.Effect<void, InvalidInput> => {
+  const accepted = Object.keys((inputJson["properties"] ?? {}) as Record<string, unknown>)
+  const unknown = Object.keys(args).filter((k) => !accepted.includes(k))
+  if (unknown.length === 0) return Effect.void
+  return Effect.fail(
+    new InvalidInput({
+      reason: `${unknown.map((k) => `Unknown parameter "${k}".`).join(" ")}${accepted.length === 0 ? " This tool takes no parameters." : ""}`,
+      key: unknown[0]!,
+      accepted
+    })
+  )
+}
+
 /** A `Confirm` service for one request: elicitation when allowed and declared by the client, else the flag. */
 export const confirmFor = (server: Server, options: Options, extra: Extra): Confirm.Service => {
   const canElicit = options.elicit && server.getClientCapabilities()?.elicitation !== undefined
@@ -197,8 +211,9 @@ export const make = <R>(
       }
       const inputJson = entry.descriptor.inputSchema as JsonSchemas.Json
       const progressToken = request.params._meta?.progressToken
-      const program = entry.decode(request.params.arguments ?? {}).pipe(
-        Effect.mapError((e) => invalidInput(e, inputJson)),
+      const args = request.params.arguments ?? {}
+      const program = unknownKeys(args, inputJson).pipe(
+        Effect.zipRight(entry.decode(args).pipe(Effect.mapError((e) => invalidInput(e, inputJson)))),
         Effect.flatMap((input) => entry.tool.handler(input)),
         Effect.flatMap((output) => Effect.orDie(entry.encode(output))),
         Effect.provideService(Confirm, confirmFor(server, options, extra)),

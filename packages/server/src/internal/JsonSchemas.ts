@@ -5,6 +5,7 @@
  */
 import * as JSONSchema from "effect/JSONSchema"
 import type * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 
 /** A JSON Schema object. */
 export type Json = { readonly [key: string]: unknown }
@@ -31,6 +32,10 @@ const inline = (node: unknown, defs: Json): unknown => {
 
 /** The JSON Schema of `schema` (encoded side), self-contained and strict at every level. */
 export const strict = (schema: Schema.Schema<any, any>): Json => {
+  const ast = SchemaAST.encodedAST(schema.ast)
+  if (SchemaAST.isTypeLiteral(ast) && ast.propertySignatures.length === 0 && ast.indexSignatures.length === 0) {
+    return { type: "object", properties: {}, additionalProperties: false }
+  }
   const raw = JSONSchema.make(schema) as unknown as Record<string, unknown>
   const defs = (raw["$defs"] ?? {}) as Json
   return inline(raw, defs) as Json

@@ -1,0 +1,40 @@
+/**
+ * The toolkit of each tier (tools.md §2): `Tool.toolkit<Caps>()` only accepts tools whose requirements
+ * the tier provides, so a companion tool in the observe toolkit is a compile error
+ * (test/types/tier-toolkits.ts proves it).
+ */
+import * as Tool from "@homelab-mcp/core/Tool"
+import type { Tier } from "@homelab-mcp/core/Tier"
+import type { CompanionCaps, ObserveCaps, OperateCaps, RootCaps } from "./Capabilities.js"
+import { guest_restart } from "./tools/guest_restart.js"
+import { guest_start } from "./tools/guest_start.js"
+import { guest_stop } from "./tools/guest_stop.js"
+import { pct_list } from "./tools/pct_list.js"
+import { qm_list } from "./tools/qm_list.js"
+import { query_audit } from "./tools/query_audit.js"
+
+/** The observe tools. */
+export const observeTools = Tool.toolkit<ObserveCaps>()(pct_list, qm_list, query_audit)
+
+/** The operate tools: observe's plus the power actions. */
+export const operateTools = Tool.toolkit<OperateCaps>()(...observeTools, guest_start, guest_stop, guest_restart)
+
+/** The companion tools (the SSH-backed tools arrive in a later issue). */
+export const companionTools = Tool.toolkit<CompanionCaps>()(...operateTools)
+
+/** The root tools (host shell and files arrive in a later issue). */
+export const rootTools = Tool.toolkit<RootCaps>()(...companionTools)
+
+/** Every tool of a tier, by the registration table (tools.md §2): a tool is listed iff the tier ranks at or above its own. */
+export const toolsFor = (tier: Tier): ReadonlyArray<Tool.AnyTool<RootCaps>> => {
+  switch (tier) {
+    case "observe":
+      return observeTools
+    case "operate":
+      return operateTools
+    case "companion":
+      return companionTools
+    case "root":
+      return rootTools
+  }
+}
