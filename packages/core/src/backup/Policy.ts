@@ -1,0 +1,105 @@
+/**
+ * What a backup version stores (backups-audit.md §1.2), as a pure decision: `selectBackupKind` decides the
+ * kind and produces the exact payload, its content address and its gzip, so the store only writes bytes.
+ */
+import * as Option from "effect/Option"
+import type { BackupKind } from "./Record.js"
+import { gzip, isBinaryPair, sha256 } from "./Hash.js"
+import * as Rdiff from "./Rdiff.js"
+
+/** What to do with a previous file over `largeFileBytes`. */
+export type LargeFilePolicy = "full" | "metadata-only"
+
+/** What to do when only newest versions are left and the store is still over its cap. */
+export type DiskPressurePolicy = "warn" | "refuse"
+
+/** The configurable backup settings (tiers-setup.md §3, "Backups"). */
+export interface BackupSettings {
+  /** `MCP_LARGE_FILE_BYTES` (1048576). */
+  readonly largeFileBytes: number
+  /** `MCP_LARGE_FILE_POLICY` (full). */
+  readonly largeFilePolicy: LargeFilePolicy
+  /** `MCP_BACKUP_PER_FILE_CAP` (10). */
+  readonly perFileCap: number
+  /** `MCP_BACKUP_GLOBAL_CAP_BYTES` (104857600). */
+  readonly globalCapBytes: number
+  /** `MCP_DISK_PRESSURE_POLICY` (warn). */
+  readonly diskPressurePolicy: DiskPressurePolicy
+}
+
+/** The documented defaults. */
+export const defaultSettings: BackupSettings = {
+  largeFileBytes: 1048576,
+  largeFilePolicy: "full",
+  perFileCap: 10,
+  globalCapBytes: 104857600,
+  diskPressurePolicy: "warn"
+}
+
+/** The inputs of one decision. */
+export interface BackupInput {
+  /** The previous content, read once; `null` when the target did not exist. */
+  readonly previous: Uint8Array | null
+  /** The content after the operation; `null` when the operation deletes the file. */
+  readonly next: Uint8Array | null
+  /** True when the live content differs from the newest version's `afterSha256` (out-of-band edit). */
+  readonly reanchor: boolean
+  readonly settings: Pick<BackupSettings, "largeFileBytes" | "largeFilePolicy" | "globalCapBytes">
+}
+
+/** A payload to keep in `blobs/`: its uncompressed sha256 (the blob name) and its gzip. */
+export interface StoredPayload {
+  readonly sha256: string
+  readonly gz: Uint8Array
+}
+
+/** The decision; `full` and `rdiff` carry the payload to store. */
+export type BackupDecision =
+  | { readonly kind: "absent"; readonly binary: boolean; readonly reanchored: boolean }
+  | {
+    readonly kind: "metadata-only"
+    readonly binary: boolean
+    readonly reanchored: boolean
+    readonly reason: "large-file-policy" | "over-global-cap"
+  }
+  | { readonly kind: "full"; readonly binary: boolean; readonly reanchored: boolean; readonly payload: StoredPayload }
+  | {
+    readonly kind: "rdiff"
+    readonly binary: boolean
+    readonly reanchored: boolean
+    readonly payload: StoredPayload
+    /** sha256 of the bytes the delta applies to (= the next content). */
+    readonly base: string
+  }
+
+/** Decides what to store for one operation; never an empty blob for a missing file. */
+export const selectBackupKind = (input: BackupInput): BackupDecision => {
+  const { previous, next, reanchor, settings } = input
+  const binary = isBinaryPair(previous, next)
+  if (previous === null) return { kind: "absent", binary, reanchored: reanchor }
+  if (previous.length > settings.largeFileBytes) {
+    if (settings.largeFilePolicy === "metadata-only") {
+      return { kind: "metadata-only", binary, reanchored: reanchor, reason: "large-file-policy" }
+    }
+    const full = fullPayload(previous)
+    return full.gz.length <= settings.globalCapBytes
+      ? { kind: "full", binary, reanchored: reanchor, payload: full }
+      : { kind: "metadata-only", binary, reanchored: reanchor, reason: "over-global-cap" }
+  }
+  const full = fullPayload(previous)
+  if (binary || reanchor || next === null) return { kind: "full", binary, reanchored: reanchor, payload: full }
+  const delta = Rdiff.make(next, previous)
+  if (Option.isSome(delta)) {
+    const bytes = Rdiff.encode(delta.value)
+    const gz = gzip(bytes)
+    if (gz.length * 2 <= full.gz.length) {
+      return { kind: "rdiff", binary, reanchored: false, payload: { sha256: sha256(bytes), gz }, base: delta.value.base }
+    }
+  }
+  return { kind: "full", binary, reanchored: false, payload: full }
+}
+
+const fullPayload = (bytes: Uint8Array): StoredPayload => ({ sha256: sha256(bytes), gz: gzip(bytes) })
+
+/** True when a version of this kind can be restored without further checks (absent, full). */
+export const isSelfContained = (kind: BackupKind): boolean => kind === "absent" || kind === "full"

@@ -1,0 +1,166 @@
+/**
+ * The pure write plan shared by dryRun and the real write pipeline (backups-audit.md §2 steps 3–5, and
+ * the revert equivalent): given the state read once, the new bytes, the backup settings and the target's
+ * newest version, it decides no-op, backup kind, revertibility, the confirm need, large-change reasons
+ * and the diff. The real pipeline stores exactly what this plan describes (same `selectBackupKind`).
+ */
+import type { Restored } from "./Reconstruct.js"
+import type { BackupSettings } from "./Policy.js"
+import { selectBackupKind, type BackupDecision } from "./Policy.js"
+import type { BackupKind, VersionRecord } from "./Record.js"
+import { equalBytes, sha256 } from "./Hash.js"
+import * as UnifiedDiff from "../diff/UnifiedDiff.js"
+
+/** The target's state as read once (pipeline step 3); `exists:false` is a typed not-found, never "any error". */
+export type Previous =
+  | { readonly exists: false }
+  | {
+    readonly exists: true
+    readonly bytes: Uint8Array
+    /** Permission bits as a number (0o644), when known. */
+    readonly mode?: number | null
+    readonly uid?: number | null
+    readonly gid?: number | null
+  }
+
+/** Large-change verdict (guardrails.md §4). */
+export interface LargeChange {
+  readonly isLargeChange: boolean
+  readonly reasons: ReadonlyArray<string>
+}
+
+/** Computes the large-change verdict; supplied by the guardrails module. */
+export type LargeChangeDetector = (input: {
+  readonly previous: Uint8Array | null
+  readonly next: Uint8Array
+  readonly largeFileBytes: number
+}) => LargeChange
+
+/** Inputs of one write plan. */
+export interface WritePlanInput {
+  readonly previous: Previous
+  readonly next: Uint8Array
+  readonly settings: Pick<BackupSettings, "largeFileBytes" | "largeFilePolicy" | "globalCapBytes">
+  /** The target's newest version record, if any (a differing `afterSha256` means an out-of-band edit). */
+  readonly newest: VersionRecord | null
+  readonly largeChange: LargeChangeDetector
+  /** Diff options (labels default to `before`/`after`). */
+  readonly diff?: UnifiedDiff.Options
+  /**
+   * When the previous content is larger than this, it cannot be put back through the target's transport
+   * (qm: 46080 bytes through the agent), so the write is not revertible whatever is stored.
+   */
+  readonly restoreLimitBytes?: number
+}
+
+/** The plan. `backupKind`/`decision` are null when the write is a no-op. */
+export interface WritePlan {
+  readonly unchanged: boolean
+  readonly newFile: boolean
+  readonly prevBytes: number
+  readonly newBytes: number
+  readonly prevSha256: string | null
+  readonly newSha256: string
+  readonly backupKind: BackupKind | null
+  readonly decision: BackupDecision | null
+  readonly wouldBeRevertible: boolean
+  /** Why the write would not be revertible (the confirm prompt uses it). */
+  readonly notRevertibleReason?: string
+  /** True when the backup would not be revertible (confirm gate; `/etc/pve` is gated separately). */
+  readonly needsConfirm: boolean
+  /** The live content differs from the newest version's `afterSha256`. */
+  readonly reanchored: boolean
+  readonly isLargeChange: boolean
+  readonly largeChangeReasons: ReadonlyArray<string>
+  readonly diff: UnifiedDiff.DiffResult
+}
+
+/** True when the live state differs from what the newest version says the operation left behind. */
+export const isDrift = (newest: VersionRecord | null, liveSha256: string | null): boolean =>
+  newest !== null && newest.afterSha256 !== liveSha256
+
+/** Plans one write (steps 3–5). Identical content is a no-op with no backup. */
+export const plan = (input: WritePlanInput): WritePlan => {
+  const { previous, next } = input
+  const prevBytesArr = previous.exists ? previous.bytes : null
+  const prevSha256 = prevBytesArr === null ? null : sha256(prevBytesArr)
+  const newSha256 = sha256(next)
+  const diffOptions = { oldLabel: "before", newLabel: "after", ...input.diff }
+  const common = {
+    newFile: !previous.exists,
+    prevBytes: prevBytesArr?.length ?? 0,
+    newBytes: next.length,
+    prevSha256,
+    newSha256
+  }
+  if (prevBytesArr !== null && equalBytes(prevBytesArr, next)) {
+    return {
+      ...common,
+      unchanged: true,
+      backupKind: null,
+      decision: null,
+      wouldBeRevertible: true,
+      needsConfirm: false,
+      reanchored: false,
+      isLargeChange: false,
+      largeChangeReasons: [],
+      diff: UnifiedDiff.make(prevBytesArr, next, diffOptions)
+    }
+  }
+  const reanchor = isDrift(input.newest, prevSha256)
+  const decision = selectBackupKind({ previous: prevBytesArr, next, reanchor, settings: input.settings })
+  let notRevertibleReason: string | undefined
+  if (decision.kind === "metadata-only") {
+    notRevertibleReason = decision.reason === "large-file-policy"
+      ? `the previous file is over ${input.settings.largeFileBytes} bytes and MCP_LARGE_FILE_POLICY is metadata-only, so only its hash and size are kept`
+      : "the previous file does not fit in the backup store (MCP_BACKUP_GLOBAL_CAP_BYTES), so only its hash and size are kept"
+  } else if (input.restoreLimitBytes !== undefined && prevBytesArr !== null && prevBytesArr.length > input.restoreLimitBytes) {
+    notRevertibleReason = `the previous file is ${prevBytesArr.length} bytes, more than the ${input.restoreLimitBytes} bytes that can be written back through this transport`
+  }
+  const large = input.largeChange({ previous: prevBytesArr, next, largeFileBytes: input.settings.largeFileBytes })
+  return {
+    ...common,
+    unchanged: false,
+    backupKind: decision.kind,
+    decision,
+    wouldBeRevertible: notRevertibleReason === undefined,
+    ...(notRevertibleReason === undefined ? {} : { notRevertibleReason }),
+    needsConfirm: notRevertibleReason !== undefined,
+    reanchored: decision.reanchored,
+    isLargeChange: large.isLargeChange,
+    largeChangeReasons: large.reasons,
+    diff: UnifiedDiff.make(prevBytesArr, next, diffOptions)
+  }
+}
+
+/** What a revert does to the live file. */
+export type RevertAction = "restored" | "deleted" | "noop"
+
+/** The revert equivalent of a write plan (diff_config, revert_file dryRun). */
+export interface RevertPlan {
+  readonly action: RevertAction
+  readonly currentExists: boolean
+  readonly currentSha256: string | null
+  readonly restoredSha256: string | null
+  readonly restoresAbsence: boolean
+  /** The bytes to write (null when the revert deletes the file or is a no-op). */
+  readonly restoredBytes: Uint8Array | null
+  readonly diff: UnifiedDiff.DiffResult
+}
+
+/** Plans a revert from the current state to a rebuilt before-state; labels default to `current`/`restored`. */
+export const planRevert = (current: Previous, restored: Restored, diff?: UnifiedDiff.Options): RevertPlan => {
+  const cur = current.exists ? current.bytes : null
+  const target = restored.kind === "bytes" ? restored.bytes : null
+  const diffOptions = { oldLabel: "current", newLabel: "restored", ...diff }
+  const same = cur === null ? target === null : target !== null && equalBytes(cur, target)
+  return {
+    action: same ? "noop" : target === null ? "deleted" : "restored",
+    currentExists: cur !== null,
+    currentSha256: cur === null ? null : sha256(cur),
+    restoredSha256: target === null ? null : sha256(target),
+    restoresAbsence: restored.kind === "absent",
+    restoredBytes: same ? null : target,
+    diff: UnifiedDiff.make(cur, target, diffOptions)
+  }
+}

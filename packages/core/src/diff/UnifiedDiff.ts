@@ -1,0 +1,101 @@
+/**
+ * Unified diffs for writes, reverts and `diff_config` (backups-audit.md §4): Myers (the `diff` package),
+ * `@@ -a,b +c,d @@` hunks with `contextLines` of context (0 allowed), `\ No newline at end of file`,
+ * binary detection, omission above 20000 lines on a side or an edit distance above 5000, and a cut at
+ * `maxLines` ending in `… N more diff lines`. Pure.
+ */
+import { structuredPatch } from "diff"
+import { hasNul } from "../backup/Hash.js"
+
+/** Diff options; every field has the documented default. */
+export interface Options {
+  /** Labels of the two sides: `before`/`after` (writes) or `current`/`restored` (diff_config). */
+  readonly oldLabel?: string
+  readonly newLabel?: string
+  /** Context lines around each change (default 3; 0 gives none). */
+  readonly contextLines?: number
+  /** Diff lines kept before the `… N more diff lines` marker (default 200, `MCP_DIFF_MAX_LINES`). */
+  readonly maxLines?: number
+  /** Above this many lines on either side the diff is omitted (default 20000). */
+  readonly maxSideLines?: number
+  /** Above this edit distance (in lines) the diff is omitted (default 5000). */
+  readonly maxEditLength?: number
+}
+
+/** The diff fields shared by write results, dryRun, `diff_config` and `revert_file`. */
+export interface DiffResult {
+  /** The unified diff, or null for binary content, an omitted diff, or identical sides. */
+  readonly diff: string | null
+  readonly diffTruncated: boolean
+  /** Present when the diff was omitted because it was too large. */
+  readonly diffOmitted?: "too large to diff"
+  readonly binary: boolean
+  readonly addedLines: number
+  readonly removedLines: number
+}
+
+/** The omission note. */
+export const TOO_LARGE = "too large to diff" as const
+
+const countLines = (text: string) => {
+  if (text.length === 0) return 0
+  let n = 0
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) n++
+  return text.endsWith("\n") ? n : n + 1
+}
+
+const decoder = new TextDecoder("utf-8")
+
+/**
+ * Diffs two byte contents; `null` stands for a missing file and is diffed as empty. Identical contents
+ * give `diff: null` with zero counts.
+ */
+export const make = (before: Uint8Array | null, after: Uint8Array | null, options: Options = {}): DiffResult => {
+  const a = before ?? new Uint8Array(0)
+  const b = after ?? new Uint8Array(0)
+  if (hasNul(a) || hasNul(b)) {
+    return { diff: null, diffTruncated: false, binary: true, addedLines: 0, removedLines: 0 }
+  }
+  return makeText(decoder.decode(a), decoder.decode(b), options)
+}
+
+/** Diffs two texts (see `make`). */
+export const makeText = (oldText: string, newText: string, options: Options = {}): DiffResult => {
+  const oldLabel = options.oldLabel ?? "before"
+  const newLabel = options.newLabel ?? "after"
+  const context = Math.max(0, Math.floor(options.contextLines ?? 3))
+  const maxLines = Math.max(1, Math.floor(options.maxLines ?? 200))
+  const maxSideLines = options.maxSideLines ?? 20000
+  const omitted: DiffResult = {
+    diff: null,
+    diffTruncated: false,
+    diffOmitted: TOO_LARGE,
+    binary: false,
+    addedLines: 0,
+    removedLines: 0
+  }
+  if (oldText === newText) return { diff: null, diffTruncated: false, binary: false, addedLines: 0, removedLines: 0 }
+  if (countLines(oldText) > maxSideLines || countLines(newText) > maxSideLines) return omitted
+  const patch = structuredPatch(oldLabel, newLabel, oldText, newText, undefined, undefined, {
+    context,
+    maxEditLength: options.maxEditLength ?? 5000
+  })
+  if (patch === undefined) return omitted
+  const lines: Array<string> = [`--- ${oldLabel}`, `+++ ${newLabel}`]
+  let added = 0
+  let removed = 0
+  for (const hunk of patch.hunks) {
+    // GNU convention: an empty side names the line before it (jsdiff's formatPatch does the same).
+    const oldStart = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart
+    const newStart = hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart
+    lines.push(`@@ -${oldStart},${hunk.oldLines} +${newStart},${hunk.newLines} @@`)
+    for (const line of hunk.lines) {
+      if (line.startsWith("+")) added++
+      else if (line.startsWith("-")) removed++
+      lines.push(line)
+    }
+  }
+  const truncated = lines.length > maxLines
+  const kept = truncated ? [...lines.slice(0, maxLines), `… ${lines.length - maxLines} more diff lines`] : lines
+  return { diff: `${kept.join("\n")}\n`, diffTruncated: truncated, binary: false, addedLines: added, removedLines: removed }
+}
