@@ -1,0 +1,120 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { buildLab } from "../src/lab/Lab.js"
+import { ROOT } from "../src/state/types.js"
+
+const manual = () => buildLab({ seed: 1, clock: "manual" })
+
+describe("LabState", () => {
+  it("a start task runs for its virtual duration, then the guest is running", () => {
+    const lab = manual()
+    const task = Either.getOrThrow(lab.startGuest(9001, { userid: "mcp@pve", tokenid: "mcp-operate" }))
+    expect(task.upid).toMatch(/^UPID:pve:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:vzstart:9001:mcp@pve!mcp-operate:$/)
+    expect(lab.getTask(task.upid)?.status).toBe("running")
+    expect(lab.getGuest(9001)?.status).toBe("stopped")
+    lab.advance(2)
+    expect(lab.getTask(task.upid)).toMatchObject({ status: "stopped", exitstatus: "OK" })
+    expect(lab.getGuest(9001)?.status).toBe("running")
+    expect(lab.getTask(task.upid)?.log.at(-1)).toBe("TASK OK")
+    expect(lab.journals.get("host")?.map((e) => e.message)).toEqual([
+      `<mcp@pve!mcp-operate> starting task ${task.upid}`,
+      `<mcp@pve!mcp-operate> end task ${task.upid} OK`
+    ])
+  })
+
+  it("up-front checks fail at once with Proxmox's text", () => {
+    const lab = manual()
+    expect(Either.getLeft(lab.startGuest(100)).pipe((o) => o._tag === "Some" && o.value.message)).toBe("CT 100 already running")
+    expect(Either.getLeft(lab.stopGuest(102)).pipe((o) => o._tag === "Some" && o.value.message)).toBe("CT 102 not running")
+    expect(Either.getLeft(lab.startGuest(999)).pipe((o) => o._tag === "Some" && o.value.message)).toBe(
+      "Configuration file 'nodes/pve/lxc/999.conf' does not exist"
+    )
+  })
+
+  it("QEMU start on a running VM fails in the task", () => {
+    const lab = manual()
+    const task = Either.getOrThrow(lab.startGuest(200))
+    lab.advance(3)
+    expect(lab.getTask(task.upid)?.exitstatus).toBe("VM 200 already running")
+    expect(lab.getTask(task.upid)?.log.at(-1)).toBe("TASK ERROR: VM 200 already running")
+  })
+
+  it("snapshot create / delete / rollback keep the parent tree", () => {
+    const lab = manual()
+    const t1 = Either.getOrThrow(lab.createSnapshot(100, "third", ROOT, { description: "x" }))
+    expect(lab.getGuest(100)?.config["lock"]).toBe("snapshot")
+    expect(lab.getGuest(100)?.snapshots.get("third")?.snapstate).toBe("prepare")
+    lab.advance(2)
+    expect(lab.getTask(t1.upid)?.exitstatus).toBe("OK")
+    const g = lab.getGuest(100)!
+    expect(g.config["parent"]).toBe("third")
+    expect(g.snapshots.get("third")?.parent).toBe("post-upgrade")
+    expect(g.config["lock"]).toBeUndefined()
+    const dup = Either.getOrThrow(lab.createSnapshot(100, "third"))
+    lab.advance(1)
+    expect(lab.getTask(dup.upid)?.exitstatus).toBe("snapshot name 'third' already used")
+    const del = Either.getOrThrow(lab.deleteSnapshot(100, "post-upgrade"))
+    lab.advance(1)
+    expect(lab.getTask(del.upid)?.exitstatus).toBe("OK")
+    expect(g.snapshots.get("third")?.parent).toBe("pre-upgrade")
+    const rb = Either.getOrThrow(lab.rollbackSnapshot(100, "pre-upgrade"))
+    lab.advance(3)
+    expect(lab.getTask(rb.upid)?.exitstatus).toBe("OK")
+    expect(g.config["parent"]).toBe("pre-upgrade")
+    expect(g.snapshots.has("third")).toBe(true)
+    const missing = Either.getOrThrow(lab.deleteSnapshot(100, "nope"))
+    lab.advance(1)
+    expect(lab.getTask(missing.upid)?.exitstatus).toBe("snapshot 'nope' does not exist")
+  })
+
+  it("passthrough CT 101 and dir-backed VM 201 cannot snapshot", () => {
+    const lab = manual()
+    const a = Either.getOrThrow(lab.createSnapshot(101, "s1"))
+    const b = Either.getOrThrow(lab.createSnapshot(201, "s1"))
+    lab.advance(1)
+    expect(lab.getTask(a.upid)?.exitstatus).toBe("snapshot feature is not available")
+    expect(lab.getTask(b.upid)?.exitstatus).toBe("snapshot feature is not available")
+    expect(lab.getGuest(101)?.snapshots.size).toBe(0)
+    expect(lab.getGuest(101)?.config["lock"]).toBeUndefined()
+  })
+
+  it("a taskFail fault fails the task and leaves the guest unchanged", () => {
+    const lab = manual()
+    lab.faults.add({ id: "f", target: { kind: "task", type: "vzstart" }, when: { _tag: "once" }, effect: { _tag: "taskFail", exitstatus: "startup for container '9001' failed" } })
+    const t = Either.getOrThrow(lab.startGuest(9001))
+    lab.advance(5)
+    expect(lab.getTask(t.upid)?.exitstatus).toBe("startup for container '9001' failed")
+    expect(lab.getGuest(9001)?.status).toBe("stopped")
+    const t2 = Either.getOrThrow(lab.startGuest(9001))
+    lab.advance(5)
+    expect(lab.getTask(t2.upid)?.exitstatus).toBe("OK")
+  })
+
+  it("awaitTask completes on the real clock under timeScale", () =>
+    Effect.gen(function* () {
+      const lab = buildLab({ seed: 1, timeScale: 0.001 })
+      const t = Either.getOrThrow(lab.startGuest(9000))
+      const done = yield* lab.awaitTask(t.upid)
+      expect(done.exitstatus).toBe("OK")
+      expect(lab.getGuest(9000)?.status).toBe("running")
+    }).pipe(Effect.runPromise))
+
+  it("resolves privilege separation as an intersection", () => {
+    const lab = manual()
+    expect([...lab.permissions("mcp@pve!mcp-observe", "/vms/100").keys()]).not.toContain("VM.PowerMgmt")
+    expect(lab.permissions("mcp@pve!mcp-operate", "/vms/100").get("VM.PowerMgmt")).toBe(1)
+    expect(lab.permissions("test@pve!bare", "/").size).toBe(0)
+    expect(lab.permissions("old@pve!legacy", "/").size).toBe(0)
+  })
+
+  it("the generator is deterministic and fast", () => {
+    const t0 = performance.now()
+    const a = buildLab({ seed: 42, guests: 500 })
+    const elapsed = performance.now() - t0
+    expect(a.guests.size).toBe(500)
+    expect(buildLab({ seed: 42, guests: 500 }).exportState()).toBe(a.exportState())
+    expect(buildLab({ seed: 43, guests: 500 }).exportState()).not.toBe(a.exportState())
+    expect(elapsed).toBeLessThan(2000)
+  })
+})
