@@ -1,0 +1,259 @@
+/**
+ * The census collector (census-health.md §1): API probe rows for node, storage, network, containers and
+ * VMs; services and tailscale are `{unavailableAtTier:"companion"}` below companion. Per-guest config and
+ * agent requests fan out under one bounded API semaphore shared by the whole call (ADR 0080), so the wall
+ * time stays near the critical path (list → config → ping). Returns the raw (unredacted) document.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as Schema from "effect/Schema"
+import type { ToolError } from "../Errors.js"
+import { PveApi, apiPath } from "../capabilities/PveApi.js"
+import type { Tier } from "../Tier.js"
+import { includes } from "../Tier.js"
+import type { AgentState, CensusDocument, Depth, ErrorEntry, Guest, SectionName, Sections as SectionsT, Truncation, Unavailable } from "./Document.js"
+import { SCHEMA_VERSION, sectionNames } from "./Document.js"
+import { capErrorText, capList } from "./Finalize.js"
+import * as Probe from "./Probe.js"
+import * as Pve from "./Pve.js"
+import * as Sections from "./Sections.js"
+import type { CensusSettings } from "./Settings.js"
+import * as SnapshotCapable from "./SnapshotCapable.js"
+
+/** What one census call asks for. */
+export interface Request {
+  readonly sections: ReadonlyArray<SectionName>
+  readonly depth: Depth
+  readonly tier: Tier
+  readonly host: string | null
+}
+
+/** What a row contributes: the section value plus per-item errors and truncations. */
+export interface RowValue {
+  readonly value: unknown
+  readonly errors: ReadonlyArray<ErrorEntry>
+  readonly truncations: ReadonlyArray<Truncation>
+}
+
+/** The collected document, and the first probe error (the tool fails with it only if nothing was produced). */
+export interface Collected {
+  readonly doc: CensusDocument
+  readonly producedAny: boolean
+  readonly firstError: ToolError | null
+}
+
+/** Sections whose data comes over SSH (companion and root). */
+export const sshSections: ReadonlySet<SectionName> = new Set(["services", "tailscale"])
+
+/** The `Unavailable` status of an SSH section below companion. */
+export const unavailable = (section: SectionName): Unavailable => ({
+  unavailableAtTier: "companion",
+  reason:
+    section === "services"
+      ? "failed units and Docker rosters are read over SSH, which needs the companion tier"
+      : "tailscale status is read over SSH, which needs the companion tier"
+})
+
+type Get = <A, I>(path: string, schema: Schema.Schema<A, I>) => Effect.Effect<A, ToolError>
+type Post = <A, I>(path: string, schema: Schema.Schema<A, I>) => Effect.Effect<A, ToolError>
+
+const agentState = (
+  post: Post,
+  node: string,
+  entry: Pve.GuestEntry,
+  config: Pve.GuestConfig
+): Effect.Effect<AgentState> => {
+  const configured = SnapshotCapable.agentConfigured(config)
+  if (!configured) return Effect.succeed({ configured, running: false, reason: "the guest agent is not enabled in the VM config" })
+  if (entry.status !== "running") return Effect.succeed({ configured, running: false, reason: `the VM is ${entry.status}` })
+  return post(apiPath("nodes", node, "qemu", entry.vmid, "agent", "ping"), Pve.AgentPing).pipe(
+    Effect.as<AgentState>({ configured, running: true }),
+    Effect.catchAll((e) =>
+      Effect.succeed<AgentState>(
+        e._tag === "ApiForbidden"
+          ? { configured, running: null, reason: "agent ping refused (403): the token lacks VM.GuestAgent.Audit" }
+          : { configured, running: false, reason: capErrorText(e.message, 200) }
+      )
+    )
+  )
+}
+
+const guestRow = (
+  type: "lxc" | "qemu",
+  get: Get,
+  post: Post,
+  node: string,
+  depth: Depth,
+  maxItems: number,
+  storageTypes: Effect.Effect<ReadonlyMap<string, string>>
+): Effect.Effect<RowValue, ToolError> =>
+  Effect.gen(function* () {
+    const section = type === "lxc" ? "containers" : "vms"
+    const list = Sections.sortGuests(yield* get(apiPath("nodes", node, type), Pve.GuestList))
+    const { kept, truncation } = capList(section, list, maxItems)
+    const truncations = truncation === null ? [] : [truncation]
+    if (depth === "summary") {
+      return { value: kept.map((entry) => Sections.guest({ type, entry, depth, storageTypes: new Map() })), errors: [], truncations }
+    }
+    const types = yield* storageTypes
+    const errors: Array<ErrorEntry> = []
+    const guests = yield* Effect.forEach(
+      kept,
+      (entry) =>
+        get(apiPath("nodes", node, type, entry.vmid, "config"), Pve.GuestConfig).pipe(
+          Effect.flatMap(
+            (config): Effect.Effect<{ config: Pve.GuestConfig; agent: AgentState | undefined }> =>
+              type === "qemu"
+                ? Effect.map(agentState(post, node, entry, config), (agent) => ({ config, agent }))
+                : Effect.succeed({ config, agent: undefined })
+          ),
+          Effect.map(({ config, agent }) => Sections.guest({ type, entry, depth, config, storageTypes: types, agent })),
+          Effect.catchAll((e: ToolError) => {
+            errors.push({ section, probe: `config:${entry.vmid}`, error: Probe.errorText(e, `VM.Audit on /vms/${entry.vmid}`) })
+            return Effect.succeed<Guest>(Sections.guest({ type, entry, depth, storageTypes: types }))
+          })
+        ),
+      { concurrency: "unbounded" }
+    )
+    return { value: guests, errors, truncations }
+  })
+
+/** Collects the requested sections over the API (SSH sections are unavailable below companion). */
+export const collect = Effect.fn("Census.collect")(function* (request: Request, settings: CensusSettings) {
+  const api = yield* PveApi
+  const node = api.node
+  const started = yield* Clock.currentTimeMillis
+  const semaphore = yield* Effect.makeSemaphore(settings.apiConcurrency)
+  const get: Get = (path, schema) => semaphore.withPermits(1)(api.get(path, schema))
+  const post: Post = (path, schema) => semaphore.withPermits(1)(api.post(path, schema))
+  const storageList = yield* Effect.cached(get(apiPath("nodes", node, "storage"), Pve.StorageList))
+  const storageTypes = storageList.pipe(
+    Effect.map((l): ReadonlyMap<string, string> => new Map(l.map((s) => [s.storage, s.type]))),
+    Effect.orElseSucceed((): ReadonlyMap<string, string> => new Map())
+  )
+  const requested = sectionNames.filter((s) => request.sections.includes(s))
+  const max = settings.maxItems
+
+  const rows: Array<Probe.Row<RowValue, never>> = []
+  for (const section of requested) {
+    switch (section) {
+      case "node":
+        rows.push({
+          section,
+          key: "node-status",
+          transport: "api",
+          privilege: `Sys.Audit on /nodes/${node}`,
+          run: Effect.gen(function* () {
+            const [status, zfs] = yield* Effect.all(
+              [get(apiPath("nodes", node, "status"), Pve.NodeStatus), Effect.either(get(apiPath("nodes", node, "disks", "zfs"), Pve.ZfsPools))],
+              { concurrency: "unbounded" }
+            )
+            const errors: Array<ErrorEntry> =
+              zfs._tag === "Left" ? [{ section, probe: "zfs", error: Probe.errorText(zfs.left, "Sys.Audit on /") }] : []
+            const pools = zfs._tag === "Right" ? zfs.right : null
+            const value = Sections.node(status, pools)
+            const cut = value.zpool === null ? null : capList("node.zpool", value.zpool.pools, max)
+            return {
+              value: cut === null || cut.truncation === null ? value : { ...value, zpool: { ...value.zpool!, pools: cut.kept } },
+              errors,
+              truncations: cut?.truncation ? [cut.truncation] : []
+            }
+          })
+        })
+        break
+      case "storage":
+        rows.push({
+          section,
+          key: "storage",
+          transport: "api",
+          privilege: "Datastore.Audit",
+          run: Effect.map(storageList, (l) => {
+            const { kept, truncation } = capList(section, Sections.storage(l), max)
+            return { value: kept, errors: [], truncations: truncation ? [truncation] : [] }
+          })
+        })
+        break
+      case "network":
+        rows.push({
+          section,
+          key: "network",
+          transport: "api",
+          run: Effect.map(get(apiPath("nodes", node, "network"), Pve.NetworkList), (l) => {
+            const n = Sections.network(l)
+            const ifaces = capList("network", n.ifaces, max)
+            const bridges = capList("network", n.bridges, max)
+            return {
+              value: { ifaces: ifaces.kept, bridges: bridges.kept },
+              errors: [],
+              truncations: [ifaces.truncation, bridges.truncation].filter((t): t is Truncation => t !== null)
+            }
+          })
+        })
+        break
+      case "containers":
+      case "vms":
+        rows.push({
+          section,
+          key: section === "containers" ? "lxc" : "qemu",
+          transport: "api",
+          privilege: "VM.Audit",
+          run: guestRow(section === "containers" ? "lxc" : "qemu", get, post, node, request.depth, max, storageTypes)
+        })
+        break
+      default:
+        break
+    }
+  }
+
+  const outcomes = yield* Probe.runRows(rows, {
+    probeTimeoutMs: settings.probeTimeoutMs,
+    deadline: started + settings.budgetMs,
+    sshConcurrency: settings.sshConcurrency
+  })
+
+  const sections: SectionsT = {}
+  const errors: Array<ErrorEntry> = []
+  const truncations: Array<Truncation> = []
+  const incompleteSections: Array<SectionName> = []
+  let firstError: ToolError | null = null
+  let producedAny = false
+  for (const section of requested) {
+    if (sshSections.has(section) && !includes(request.tier, "companion")) {
+      ;(sections as Record<string, unknown>)[section] = unavailable(section)
+      producedAny = true
+    } else if (sshSections.has(section)) {
+      errors.push({ section, probe: section, error: "the SSH probes of this section are not part of this build yet" })
+    }
+  }
+  for (const o of outcomes) {
+    const section = o.section as SectionName
+    if (o._tag === "Done") {
+      ;(sections as Record<string, unknown>)[section] = o.value.value
+      errors.push(...o.value.errors)
+      truncations.push(...o.value.truncations)
+      producedAny = true
+    } else if (o._tag === "Failed") {
+      errors.push({ section, probe: o.key, error: o.text })
+      firstError ??= o.error
+    } else {
+      incompleteSections.push(section)
+    }
+  }
+  const doc: CensusDocument = {
+    schemaVersion: SCHEMA_VERSION,
+    ts: new Date(started).toISOString(),
+    tier: request.tier,
+    host: request.host,
+    node,
+    depth: request.depth,
+    requested,
+    sections,
+    errors: [...errors].sort((a, b) => (a.section + a.probe < b.section + b.probe ? -1 : a.section + a.probe > b.section + b.probe ? 1 : 0)),
+    redactions: 0,
+    truncated: truncations.length > 0,
+    truncations,
+    incompleteSections,
+    snapshotId: null
+  }
+  return { doc, producedAny, firstError } satisfies Collected
+})
