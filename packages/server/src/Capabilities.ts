@@ -3,6 +3,8 @@
  * per-request services the MCP adapter provides to every call. Strict supersets, lowest first.
  */
 import type { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
+import type { CensusStore } from "@homelab-mcp/core/capabilities/CensusStore"
+import type { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
 import type { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
 import type { ConfigHistory } from "@homelab-mcp/core/capabilities/ConfigHistory"
 import type { Confirm } from "@homelab-mcp/core/capabilities/Confirm"
@@ -17,8 +19,8 @@ import type { Tasks } from "@homelab-mcp/core/capabilities/Tasks"
 /** Provided per MCP request (the confirm gate and progress notifications), at every tier. */
 export type RequestCaps = Confirm | Progress
 
-/** Observe: the PVE API (PVEAuditor token) and the local audit log. */
-export type ObserveLayerCaps = PveApi | AuditLog
+/** Observe: the PVE API (PVEAuditor token), the local audit log, the census store and the server identity. */
+export type ObserveLayerCaps = PveApi | AuditLog | CensusStore | ServerInfo
 /** Operate adds task following for power actions. */
 export type OperateLayerCaps = ObserveLayerCaps | Tasks
 /** Companion adds the SSH-backed capabilities, the backup store and config history. */
