@@ -737,7 +737,7 @@ export const makeWith = (
 /** The store on disk under `options.dir` (created if missing). */
 export const make = (options: Options): Effect.Effect<BackupStore.Service> =>
   Effect.tryPromise({
-    try: () => fs.mkdir(options.dir, { recursive: true }),
+    try: () => Promise.all(["blobs", "targets", "tmp"].map((d) => fs.mkdir(path.join(options.dir, d), { recursive: true }))),
     catch: (e) => new Error(`cannot create the backup directory ${options.dir}: ${String(e)}`)
   }).pipe(Effect.orDie, Effect.zipRight(makeWith(fsStorage(options.dir), options)))
 
