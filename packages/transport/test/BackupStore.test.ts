@@ -323,6 +323,35 @@ describe("BackupStore (in memory)", () => {
       )
     ))
 
+  it.effect("a backup that cannot be written fails with Internal and leaves no record without its blob", () =>
+    Effect.gen(function* () {
+      const storage = BackupStoreFs.memoryStorage()
+      let failOn: RegExp | null = null
+      const flaky: BackupStoreFs.Storage = {
+        ...storage,
+        writeAtomic: async (rel, bytes) => {
+          if (failOn !== null && failOn.test(rel)) throw new Error(`ENOSPC: no space left on device, write '${rel}'`)
+          return storage.writeAtomic(rel, bytes)
+        }
+      }
+      const store = yield* BackupStoreFs.makeWith(flaky, {})
+      const request = { target: Target.host("/etc/f"), previous: { exists: true as const, bytes: t(text(5, "f")) }, next: t("n\n"), tool: "write_file", opId: "op-9" }
+      failOn = /^blobs\//
+      const blobFailed = yield* Effect.flip(store.store(request))
+      expect(blobFailed).toMatchObject({ _tag: "Internal", opId: "op-9" })
+      expect(blobFailed.message).toContain("ENOSPC")
+      expect(yield* store.versions("host:/etc/f")).toEqual([])
+      failOn = /^targets\/.*\/[0-9A-Z]{26}\.json$/
+      const recordFailed = yield* Effect.flip(store.store(request))
+      expect(recordFailed._tag).toBe("Internal")
+      expect(yield* store.versions("host:/etc/f")).toEqual([])
+      // the blob written before the failed record is an orphan; the next start removes it
+      expect([...storage.files.keys()].some((k) => k.startsWith("blobs/"))).toBe(true)
+      failOn = null
+      yield* BackupStoreFs.makeWith(flaky, {})
+      expect([...storage.files.keys()].some((k) => k.startsWith("blobs/"))).toBe(false)
+    }))
+
   it.effect("layerConfig reads the documented variables", () =>
     Effect.gen(function* () {
       const provider = ConfigProvider.fromMap(
