@@ -1,0 +1,444 @@
+/**
+ * The PVE API client (transport-trust.md §2): Effect `HttpClient` over a pinned undici Agent, the API token
+ * header, form-encoded bodies, `{data}` unwrapping and Schema decoding, per-attempt and overall timeouts
+ * done with Effect, retries per §2.3 as named `Schedule` constants, and every failure mapped to a typed
+ * `ApiError` (§2.5).
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { type Method, type Params, PveApi } from "@homelab-mcp/core/capabilities/PveApi"
+import * as DataDir from "@homelab-mcp/core/DataDir"
+import { type ApiError, ApiServerError, ApiTimeout, ApiUnreachable, TlsPinMismatch, TlsTrustUnavailable } from "@homelab-mcp/core/Errors"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as fs from "node:fs/promises"
+import * as PveErrors from "./internal/pveErrors.js"
+import * as PveUrl from "./internal/pveUrl.js"
+import * as PinnedTls from "./PinnedTls.js"
+import * as TrustStore from "./TrustStore.js"
+
+export { PveApi }
+
+/** Default per-request timeout, headers through body (`PVE_API_TIMEOUT_MS`). */
+export const DEFAULT_TIMEOUT_MS = 15_000
+/** Default connect + TLS handshake timeout (`PVE_API_CONNECT_TIMEOUT_MS`). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
+/** Default retries of a transient failure (`PVE_API_RETRIES`). */
+export const DEFAULT_RETRIES = 2
+/** The overall deadline of one logical call, in request timeouts. */
+export const OVERALL_DEADLINE_FACTOR = 3
+
+/** Options of the client. */
+export interface Options {
+  /** `https://<host>:<port>/api2/json` (a URL without a path gets `/api2/json`). */
+  readonly baseUrl: string
+  /** `user@realm!tokenid`. */
+  readonly tokenId: string
+  readonly tokenSecret: Redacted.Redacted<string>
+  /** The node; discovered with `GET /nodes` when absent (exactly one node required). */
+  readonly node?: string | undefined
+  /** The pin, in any notation `PinnedTls.parsePin` accepts. */
+  readonly fingerprint?: string | undefined
+  /** Trust on first use when no pin is given (`PVE_API_TLS_TOFU`). */
+  readonly tofu?: boolean | undefined
+  /** The TOFU store (`PVE_API_KNOWN_CERTS_PATH`); required with `tofu` and no pin. */
+  readonly knownCertsPath?: string | undefined
+  readonly timeoutMs?: number | undefined
+  readonly connectTimeoutMs?: number | undefined
+  readonly retries?: number | undefined
+  /**
+   * A socket-free client (the sandbox's direct router) used instead of the pinned connection; only for
+   * tests and in-process embedding, never with a real node.
+   */
+  readonly httpClient?: HttpClient.HttpClient | undefined
+  /** Called after each verified TLS handshake (tests count connections). */
+  readonly onConnectionVerified?: (() => void) | undefined
+  /** Where trust warnings go (default: a line on stderr). */
+  readonly onWarning?: ((message: string) => void) | undefined
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Retry policy (transport-trust.md §2.3)
+// ---------------------------------------------------------------------------------------------------
+
+/** Backoff of transient failures: 250 ms, then 500 ms, …, each ±50 % jitter. */
+export const transientBackoff = Schedule.exponential("250 millis", 2).pipe(Schedule.jitteredWith({ min: 0.5, max: 1.5 }))
+
+/** The retry schedule: `transientBackoff` bounded to `retries` recurrences. */
+export const retrySchedule = (retries: number) => transientBackoff.pipe(Schedule.intersect(Schedule.recurs(retries)))
+
+/** Whether a GET may be retried after this error (ApiUnreachable incl. 595/596, ApiTimeout, 502/503/504). */
+export const isTransient = (error: ApiError): boolean =>
+  error._tag === "ApiUnreachable" ||
+  error._tag === "ApiTimeout" ||
+  (error._tag === "ApiServerError" && (error.status === 502 || error.status === 503 || error.status === 504))
+
+/** @internal The connection failed before any request byte was written: safe to retry any method. */
+class NotSent extends Data.TaggedError("NotSent")<{ readonly error: ApiError }> {}
+
+// ---------------------------------------------------------------------------------------------------
+// Client
+// ---------------------------------------------------------------------------------------------------
+
+const reasonPhraseOf = (response: HttpClientResponse.HttpClientResponse): string | undefined => {
+  // The client wraps the undici/web response (`original`); both keep the raw answer as `source`.
+  let current: unknown = response
+  for (let depth = 0; depth < 4 && current !== null && typeof current === "object"; depth++) {
+    const source = (current as { source?: { statusText?: unknown } }).source
+    if (source !== undefined) {
+      return typeof source.statusText === "string" && source.statusText !== "" ? source.statusText : undefined
+    }
+    current = (current as { original?: unknown }).original
+  }
+  return undefined
+}
+
+const classifyRequestError = (error: HttpClientError.RequestError): ApiError | NotSent => {
+  const pin = PinnedTls.findInCause(error.cause, PinnedTls.PinMismatchError)
+  if (pin) return new TlsPinMismatch({ expected: pin.expected, presented: pin.presented })
+  const connect = PinnedTls.findInCause(error.cause, PinnedTls.ConnectError)
+  if (connect) return new NotSent({ error: new ApiUnreachable({ reason: connect.message }) })
+  const cause = error.cause as { message?: unknown; code?: unknown } | undefined
+  const detail = typeof cause?.message === "string" ? cause.message : error.message
+  const code = typeof cause?.code === "string" ? ` (${cause.code})` : ""
+  return new ApiUnreachable({ reason: `the connection failed: ${detail}${code}` })
+}
+
+interface Resolved {
+  readonly base: PveUrl.BaseUrl
+  readonly authorization: Redacted.Redacted<string>
+  readonly client: HttpClient.HttpClient
+  readonly timeoutMs: number
+  readonly retries: number
+}
+
+const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
+  const once = <A, I>(
+    method: Method,
+    path: string,
+    schema: Schema.Schema<A, I>,
+    params: Params | undefined
+  ): Effect.Effect<A, ApiError | NotSent> => {
+    const encoded = PveUrl.encodeParams(params)
+    const hasBody = method === "POST" || method === "PUT"
+    const url = `${r.base.href}${path}${!hasBody && encoded !== "" ? `?${encoded}` : ""}`
+    let request = HttpClientRequest.make(method)(url).pipe(
+      HttpClientRequest.setHeaders({
+        authorization: Redacted.value(r.authorization),
+        accept: "application/json"
+      })
+    )
+    if (hasBody) request = HttpClientRequest.bodyText(request, encoded, "application/x-www-form-urlencoded")
+    return r.client.execute(request).pipe(
+      Effect.catchTag("RequestError", (e) => Effect.fail(classifyRequestError(e))),
+      Effect.catchTag("ResponseError", (e) => Effect.fail(new ApiUnreachable({ reason: `bad response: ${e.message}` }))),
+      Effect.flatMap((response) =>
+        response.text.pipe(
+          Effect.mapError((e) => new ApiUnreachable({ reason: `the connection broke while reading the response (${e.message})` })),
+          Effect.flatMap((text) => interpret(response, text, path, schema, nodeRef.node))
+        )
+      ),
+      Effect.timeoutFail({ duration: Duration.millis(r.timeoutMs), onTimeout: () => new ApiTimeout({ path, timeoutMs: r.timeoutMs }) })
+    )
+  }
+
+  const request = <A, I>(method: Method, path: string, schema: Schema.Schema<A, I>, params?: Params): Effect.Effect<A, ApiError> =>
+    once(method, path, schema, params).pipe(
+      Effect.retry({
+        schedule: retrySchedule(r.retries),
+        while: (e) => e._tag === "NotSent" || (method === "GET" && isTransient(e))
+      }),
+      Effect.catchTag("NotSent", (e) => Effect.fail(e.error)),
+      Effect.timeoutFail({
+        duration: Duration.millis(r.timeoutMs * OVERALL_DEADLINE_FACTOR),
+        onTimeout: () => new ApiTimeout({ path, timeoutMs: r.timeoutMs * OVERALL_DEADLINE_FACTOR })
+      }),
+      Effect.withSpan("PveApi.request", { attributes: { method, path } })
+    )
+  return request
+}
+
+const interpret = <A, I>(
+  response: HttpClientResponse.HttpClientResponse,
+  text: string,
+  path: string,
+  schema: Schema.Schema<A, I>,
+  node: string
+): Effect.Effect<A, ApiError> => {
+  let body: unknown = undefined
+  let parsed = false
+  if (text !== "") {
+    try {
+      body = JSON.parse(text)
+      parsed = true
+    } catch {
+      // not JSON
+    }
+  }
+  const status = response.status
+  if (status < 200 || status >= 300) {
+    return Effect.fail(PveErrors.fromAnswer({ status, reasonPhrase: reasonPhraseOf(response), body, path, node }))
+  }
+  if (!parsed || body === null || typeof body !== "object" || !("data" in body)) {
+    return Effect.fail(new ApiServerError({ status, reason: "unexpected response (not a {data} JSON envelope)", path }))
+  }
+  return Schema.decodeUnknown(schema)((body as { data: unknown }).data).pipe(
+    Effect.mapError(
+      (e) =>
+        new ApiServerError({
+          status,
+          reason: `unexpected response: ${ParseResult.TreeFormatter.formatErrorSync(e).split("\n").slice(0, 3).join(" ")}`,
+          path
+        })
+    )
+  )
+}
+
+const NodeList = Schema.Array(Schema.Struct({ node: Schema.String }))
+
+const invalid = (variable: string, message: string) => ConfigError.InvalidData([variable], message)
+
+const defaultWarn = (message: string) => {
+  process.stderr.write(`homelab-mcp: WARNING: ${message}\n`)
+}
+
+/** Resolves the pin: the configured one, else the TOFU store, else (first use) the presented certificate. */
+const resolvePin = (
+  options: Options,
+  base: PveUrl.BaseUrl,
+  connectTimeoutMs: number
+): Effect.Effect<Buffer, ApiError | ConfigError.ConfigError> =>
+  Effect.gen(function* () {
+    if (options.fingerprint !== undefined && options.fingerprint.trim() !== "") {
+      const parsed = PinnedTls.parsePin(options.fingerprint)
+      if (Either.isLeft(parsed)) return yield* Effect.fail(invalid("PVE_API_TLS_FINGERPRINT", parsed.left))
+      return parsed.right
+    }
+    if (options.tofu !== true) {
+      return yield* new TlsTrustUnavailable({
+        reason: "PVE_API_TLS_FINGERPRINT is not set and PVE_API_TLS_TOFU is not enabled; the client refuses to connect"
+      })
+    }
+    const store = options.knownCertsPath
+    if (store === undefined) {
+      return yield* Effect.fail(invalid("PVE_API_KNOWN_CERTS_PATH", "trust on first use needs a known certificates store path"))
+    }
+    const known = yield* TrustStore.lookup(store, base.hostPort)
+    if (known !== undefined) return Either.getOrThrow(PinnedTls.parsePin(known.fingerprint))
+    const presented = yield* PinnedTls.probe(base.host, base.port, connectTimeoutMs)
+    const pin = PinnedTls.formatPin(presented)
+    yield* TrustStore.record(store, base.hostPort, pin, new Date())
+    ;(options.onWarning ?? defaultWarn)(
+      `trust on first use: recorded the API certificate of ${base.hostPort} as ${pin} (${PinnedTls.colonHex(presented)}) in ${store}. ` +
+        "Verify it now on the node console (`pvenode cert info` or Certificates in the GUI); from now on a different certificate is refused."
+    )
+    return presented
+  })
+
+/**
+ * Builds the client: validates the base URL, resolves the pin (failing with `TlsTrustUnavailable` when
+ * there is neither a pin nor TOFU), opens the pinned Agent for the scope, and discovers the node when
+ * not configured. Configuration mistakes fail with a `ConfigError` naming the variable.
+ */
+export const make = (options: Options): Effect.Effect<PveApi.Service, ApiError | ConfigError.ConfigError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const base = PveUrl.parseBaseUrl(options.baseUrl)
+    if (Either.isLeft(base)) {
+      return yield* Effect.fail(invalid("PVE_API_BASE_URL", `${base.left} (expected https://<host>:<port>/api2/json)`))
+    }
+    const tokenId = options.tokenId.trim()
+    if (!/^[^\s@!]+@[^\s@!]+![A-Za-z][A-Za-z0-9._-]*$/.test(tokenId)) {
+      return yield* Effect.fail(invalid("PVE_API_TOKEN_ID", `${JSON.stringify(options.tokenId)} is not a token id (expected user@realm!tokenname)`))
+    }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
+    let client: HttpClient.HttpClient
+    if (options.httpClient !== undefined) {
+      client = options.httpClient
+    } else {
+      const pin = yield* resolvePin(options, base.right, connectTimeoutMs)
+      const agent = yield* PinnedTls.makeAgent({
+        pin,
+        connectTimeoutMs,
+        ...(options.onConnectionVerified ? { onVerified: options.onConnectionVerified } : {})
+      })
+      client = NodeHttpClient.makeUndici(agent)
+    }
+    client = HttpClient.withTracerPropagation(client, false)
+    const nodeRef = { node: options.node ?? "" }
+    const request = makeRequester(
+      {
+        base: base.right,
+        authorization: Redacted.make(`PVEAPIToken=${tokenId}=${Redacted.value(options.tokenSecret)}`),
+        client,
+        timeoutMs,
+        retries: options.retries ?? DEFAULT_RETRIES
+      },
+      nodeRef
+    )
+    if (nodeRef.node === "") {
+      const nodes = yield* request("GET", "/nodes", NodeList)
+      const names = nodes.map((n) => n.node).sort()
+      if (names.length !== 1) {
+        return yield* Effect.fail(
+          ConfigError.MissingData(
+            ["PVE_API_NODE"],
+            names.length === 0
+              ? "GET /nodes returned no node; set PVE_API_NODE"
+              : `the cluster has ${names.length} nodes (${names.join(", ")}); set PVE_API_NODE to one of them (case-sensitive)`
+          )
+        )
+      }
+      nodeRef.node = names[0]!
+    }
+    const service: PveApi.Service = {
+      node: nodeRef.node,
+      host: base.right.host,
+      request,
+      get: (path, schema, params) => request("GET", path, schema, params),
+      post: (path, schema, params) => request("POST", path, schema, params)
+    }
+    return service
+  })
+
+/** The client as a scoped layer (the Agent is destroyed with the layer). */
+export const layer = (options: Options): Layer.Layer<PveApi, ApiError | ConfigError.ConfigError> =>
+  Layer.scoped(PveApi, make(options))
+
+// ---------------------------------------------------------------------------------------------------
+// Configuration (tiers-setup.md §3)
+// ---------------------------------------------------------------------------------------------------
+
+const optionalString = (name: string) =>
+  Config.option(Config.string(name)).pipe(Config.map((o) => Option.getOrUndefined(Option.filter(o, (s) => s.trim() !== ""))))
+
+const intVar = (name: string, fallback: number, min: number, max: number): Config.Config<number> =>
+  Config.string(name).pipe(
+    Config.withDefault(String(fallback)),
+    Config.mapOrFail((raw) => {
+      const t = raw.trim()
+      const n = Number(t)
+      return /^\d+$/.test(t) && n >= min && n <= max
+        ? Either.right(n)
+        : Either.left(invalid(name, `expected an integer ${min}..${max}, got ${JSON.stringify(raw)}`))
+    })
+  )
+
+const boolVar = (name: string): Config.Config<boolean> =>
+  Config.string(name).pipe(
+    Config.withDefault("false"),
+    Config.mapOrFail((raw) => {
+      const v = raw.trim().toLowerCase()
+      if (v === "true" || v === "1") return Either.right(true)
+      if (v === "false" || v === "0" || v === "") return Either.right(false)
+      return Either.left(invalid(name, `expected true or false, got ${JSON.stringify(raw)}`))
+    })
+  )
+
+const required = (name: string, expected: string): Config.Config<string> =>
+  Config.option(Config.string(name)).pipe(
+    Config.mapOrFail((raw) =>
+      Option.isNone(raw) || raw.value.trim() === ""
+        ? Either.left(ConfigError.MissingData([name], `is not set (expected ${expected}); run \`homelab-mcp doctor\``))
+        : Either.right(raw.value.trim())
+    )
+  )
+
+/** The environment variables of the client, validated (the secret file is read by `loadOptions`). */
+export const config = Config.all({
+  baseUrl: required("PVE_API_BASE_URL", "https://<host>:8006/api2/json").pipe(
+    Config.mapOrFail((raw) => {
+      const parsed = PveUrl.parseBaseUrl(raw)
+      return Either.isLeft(parsed)
+        ? Either.left(invalid("PVE_API_BASE_URL", `${parsed.left} (expected https://<host>:<port>/api2/json)`))
+        : Either.right(raw)
+    })
+  ),
+  tokenId: required("PVE_API_TOKEN_ID", "user@realm!tokenname, e.g. mcp@pve!mcp-observe"),
+  secret: optionalString("PVE_API_TOKEN_SECRET"),
+  secretFile: optionalString("PVE_API_TOKEN_SECRET_FILE"),
+  node: optionalString("PVE_API_NODE"),
+  fingerprint: optionalString("PVE_API_TLS_FINGERPRINT").pipe(
+    Config.mapOrFail((raw) => {
+      if (raw === undefined) return Either.right(undefined)
+      const parsed = PinnedTls.parsePin(raw)
+      return Either.isLeft(parsed) ? Either.left(invalid("PVE_API_TLS_FINGERPRINT", parsed.left)) : Either.right(raw)
+    })
+  ),
+  tofu: boolVar("PVE_API_TLS_TOFU"),
+  knownCertsPath: DataDir.under("PVE_API_KNOWN_CERTS_PATH", "known_certs.json"),
+  timeoutMs: intVar("PVE_API_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 600_000),
+  connectTimeoutMs: intVar("PVE_API_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT_MS, 100, 120_000),
+  retries: intVar("PVE_API_RETRIES", DEFAULT_RETRIES, 0, 10)
+})
+
+/** Reads and validates the client's options from the environment, reading the secret file if named. */
+export const loadOptions: Effect.Effect<Options, ConfigError.ConfigError> = Effect.gen(function* () {
+  const c = yield* config
+  if (c.secret !== undefined && c.secretFile !== undefined) {
+    return yield* Effect.fail(invalid("PVE_API_TOKEN_SECRET_FILE", "set either PVE_API_TOKEN_SECRET or PVE_API_TOKEN_SECRET_FILE, not both"))
+  }
+  let secret: string
+  if (c.secret !== undefined) secret = c.secret.trim()
+  else if (c.secretFile !== undefined) {
+    const file = c.secretFile
+    secret = yield* Effect.tryPromise({
+      try: () => fs.readFile(file, "utf8"),
+      catch: (e) => invalid("PVE_API_TOKEN_SECRET_FILE", `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
+    }).pipe(Effect.map((s) => s.trim()))
+    if (secret === "") return yield* Effect.fail(invalid("PVE_API_TOKEN_SECRET_FILE", `${file} is empty (expected the token's UUID secret)`))
+  } else {
+    return yield* Effect.fail(
+      ConfigError.MissingData(["PVE_API_TOKEN_SECRET"], "is not set (set PVE_API_TOKEN_SECRET or PVE_API_TOKEN_SECRET_FILE); run `homelab-mcp doctor`")
+    )
+  }
+  return {
+    baseUrl: c.baseUrl,
+    tokenId: c.tokenId,
+    tokenSecret: Redacted.make(secret),
+    node: c.node,
+    fingerprint: c.fingerprint,
+    tofu: c.tofu,
+    knownCertsPath: c.knownCertsPath,
+    timeoutMs: c.timeoutMs,
+    connectTimeoutMs: c.connectTimeoutMs,
+    retries: c.retries
+  }
+})
+
+/** The client from the environment (tiers-setup.md §3 names). */
+export const layerConfig: Layer.Layer<PveApi, ApiError | ConfigError.ConfigError> = Layer.scoped(
+  PveApi,
+  Effect.flatMap(loadOptions, make)
+)
+
+const configErrorLines = (error: ConfigError.ConfigError): Array<string> => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return [...configErrorLines(error.left), ...configErrorLines(error.right)]
+    case "InvalidData":
+    case "MissingData":
+    case "SourceUnavailable":
+    case "Unsupported":
+      return [`${error.path.join(".")}: ${error.message}`]
+  }
+}
+
+/** One line for a startup failure of the client: the variable and what is expected, or the API error and its hint. */
+export const describeStartupError = (error: ApiError | ConfigError.ConfigError): string =>
+  ConfigError.isConfigError(error) ? [...new Set(configErrorLines(error))].join("; ") : `${error.message} ${error.hint}`
