@@ -669,7 +669,15 @@ export const makeWith = (
           }
           const rebuilt = Reconstruct.reconstruct(records, chosen.versionId, live, blobs)
           return Either.isRight(rebuilt)
-            ? { _tag: "ok" as const, result: { record: chosen, state: rebuilt.right } satisfies RestoreResult }
+            ? {
+              _tag: "ok" as const,
+              result: {
+                record: chosen,
+                state: rebuilt.right,
+                changedOutOfBand: Reconstruct.changedOutOfBand(records, live),
+                expectedLiveSha256: records[0]!.afterSha256
+              } satisfies RestoreResult
+            }
             : { _tag: "notRevertible" as const, reasons: [`${chosen.versionId}: ${rebuilt.left.reason}`] }
         }).pipe(Effect.catchAll(die("restore")))
         switch (outcome._tag) {

@@ -129,6 +129,26 @@ describe("BackupStore (in memory)", () => {
       // an identical rewrite is still a no-op for the caller; the store is never asked (WritePlan.unchanged)
     }))
 
+  it.effect("restore reports an out-of-band change since the last managed write, so revert_file can refuse it", () =>
+    Effect.gen(function* () {
+      const store = yield* memory()
+      const h = harness(store)
+      const f = Target.host("/etc/resolv.conf")
+      h.live.set(f.descriptor, t("nameserver 1.1.1.1\n"))
+      const v = yield* h.write(f, t("nameserver 9.9.9.9\n"))
+      expect(v.kind).toBe("full")
+      const clean = yield* store.restore(f.descriptor, undefined, h.liveState(f.descriptor))
+      expect(clean).toMatchObject({ changedOutOfBand: false, expectedLiveSha256: sha256("nameserver 9.9.9.9\n") })
+      h.live.set(f.descriptor, t("nameserver 8.8.8.8\n"))
+      const drifted = yield* store.restore(f.descriptor, undefined, h.liveState(f.descriptor))
+      expect(drifted).toMatchObject({ changedOutOfBand: true, expectedLiveSha256: sha256("nameserver 9.9.9.9\n") })
+      expect(drifted.state).toMatchObject({ kind: "bytes", sha256: sha256("nameserver 1.1.1.1\n") })
+      const unknown = yield* store.restore(f.descriptor, undefined, { status: "unknown", reason: "timeout" })
+      expect(unknown.changedOutOfBand).toBe(true)
+      h.live.set(f.descriptor, null)
+      expect((yield* store.restore(f.descriptor, undefined, h.liveState(f.descriptor))).changedOutOfBand).toBe(true)
+    }))
+
   it.effect("G7: without versionId the newest revertible version is used, skipping a newer metadata-only one", () =>
     Effect.gen(function* () {
       const store = yield* memory({ largeFileBytes: 100, largeFilePolicy: "metadata-only" })

@@ -160,3 +160,18 @@ export const reconstruct = (
   }
   return Either.right({ kind: "bytes", bytes: current!, sha256: sha256(current!) })
 }
+
+/** The live file's hash, `null` for absent, `undefined` when it could not be hashed. */
+export const liveSha256 = (live: LiveState): string | null | undefined =>
+  live.status === "present" ? live.sha256 : live.status === "absent" ? null : undefined
+
+/**
+ * True when the live state differs from what the newest version's operation left behind (an out-of-band
+ * change since the last managed write), or cannot be known. False when there are no versions.
+ */
+export const changedOutOfBand = (records: ReadonlyArray<VersionRecord>, live: LiveState): boolean => {
+  const newest = sortNewest(records)[0]
+  if (newest === undefined) return false
+  const sha = liveSha256(live)
+  return sha === undefined || sha !== newest.afterSha256
+}

@@ -62,6 +62,14 @@ export interface VersionView {
 export interface RestoreResult {
   readonly record: VersionRecord
   readonly state: Restored
+  /**
+   * True when the live file is not what the target's newest version left behind (changed outside this
+   * server since the last managed write, or could not be hashed). revert_file refuses then unless the
+   * caller explicitly overrides, so an out-of-band edit is never silently overwritten.
+   */
+  readonly changedOutOfBand: boolean
+  /** The newest version's `afterSha256` (what the live file should hash to). */
+  readonly expectedLiveSha256: string | null
 }
 
 /** Store-wide usage. */

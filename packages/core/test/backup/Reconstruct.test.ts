@@ -192,6 +192,18 @@ describe("Reconstruct", () => {
     expect(Reconstruct.requiredBlobs(sim2.of("host:/u"), v.versionId, sim2.liveState("host:/u"), () => true)).toEqual(Either.right([v.blob]))
   })
 
+  it("changedOutOfBand compares the live state with the newest version's afterSha256", () => {
+    const sim = new Sim()
+    expect(Reconstruct.changedOutOfBand([], { status: "absent" })).toBe(false)
+    sim.write("host:/o", t("a\n"))
+    expect(Reconstruct.changedOutOfBand(sim.of("host:/o"), sim.liveState("host:/o"))).toBe(false)
+    expect(Reconstruct.changedOutOfBand(sim.of("host:/o"), { status: "absent" })).toBe(true)
+    expect(Reconstruct.changedOutOfBand(sim.of("host:/o"), { status: "unknown", reason: "x" })).toBe(true)
+    sim.write("host:/o", null)
+    expect(Reconstruct.changedOutOfBand(sim.of("host:/o"), { status: "absent" })).toBe(false)
+    expect(Reconstruct.liveSha256({ status: "present", sha256: "s" })).toBe("s")
+  })
+
   it("property: every revertible version rebuilds exactly the bytes that were there before its write", () => {
     const targets = ["host:/a", "pct:101:/b", "qm:200:/c"]
     const line = fc.constantFrom("x=1\n", "y=2\r\n", "\n", "z", "# c\xe9\n", "k=v\n")
