@@ -74,13 +74,13 @@ export declare namespace NodeShell {
     /** A fresh 0600 node temp file (`mktemp -p MCP_NODE_TEMP_DIR mcp.XXXXXXXX`), removed when the scope closes. */
     readonly tempFile: Effect.Effect<string, NodeShellError | CommandFailed, Scope.Scope>
     /** Replaces a node file's content over SFTP (binary-safe; 120 s limit). */
-    readonly writeFile: (path: string, content: Uint8Array) => Effect.Effect<void, NodeShellError | FileNotFound>
+    readonly writeFile: (path: string, content: Uint8Array) => Effect.Effect<void, NodeShellError | FileNotFound | CommandFailed>
     /** Reads a node file over SFTP, optionally only the window `[offset, offset + length)`. */
     readonly readFile: (
       path: string,
       window?: { readonly offset: number; readonly length: number }
-    ) => Effect.Effect<Uint8Array, NodeShellError | FileNotFound>
+    ) => Effect.Effect<Uint8Array, NodeShellError | FileNotFound | CommandFailed>
     /** A node file's size over SFTP. */
-    readonly fileSize: (path: string) => Effect.Effect<number, NodeShellError | FileNotFound>
+    readonly fileSize: (path: string) => Effect.Effect<number, NodeShellError | FileNotFound | CommandFailed>
   }
 }

@@ -1,0 +1,210 @@
+/**
+ * SFTP operations as Effects with errors mapped where they enter: `NO_SUCH_FILE` -> `FileNotFound`, a dead
+ * session -> `SshChannelClosed`, anything else -> `CommandFailed` naming the operation and path.
+ */
+import type { Attributes, FileEntryWithStats, OpenMode, SFTPWrapper, Stats } from "ssh2"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { CommandFailed, FileNotFound, SshChannelClosed, SshTimeout } from "@homelab-mcp/core/Errors"
+
+/** SFTP status codes used here. */
+export const NO_SUCH_FILE = 2
+export const FAILURE = 4
+
+/** What a single SFTP operation can fail with. */
+export type SftpError = FileNotFound | SshChannelClosed | CommandFailed | SshTimeout
+
+/** The per-operation limit (transport-trust.md §4.2). */
+export const OP_TIMEOUT_MS = 30_000
+/** The per-transfer limit. */
+export const TRANSFER_TIMEOUT_MS = 120_000
+
+const CHUNK = 32 * 1024
+
+/** Maps an SFTP error to a typed one. */
+export const mapSftpError = (op: string, path: string, err: unknown): SftpError => {
+  const e = err as { code?: unknown; message?: string }
+  if (e.code === NO_SUCH_FILE) return new FileNotFound({ path })
+  const message = e.message ?? String(err)
+  if (/No response from server|Not connected|channel|closed/i.test(message) && typeof e.code !== "number") {
+    return new SshChannelClosed({ what: `SFTP ${op} ${path}` })
+  }
+  return new CommandFailed({ command: `sftp ${op} ${path}`, exitCode: null, stderr: message })
+}
+
+/** Wraps one callback-style SFTP call with error mapping and the 30 s limit. */
+export const call = <A>(
+  op: string,
+  path: string,
+  f: (cb: (err: Error | null | undefined, value?: A) => void) => void,
+  timeoutMs = OP_TIMEOUT_MS
+): Effect.Effect<A, SftpError> =>
+  Effect.async<A, SftpError>((resume) => {
+    try {
+      f((err, value) => {
+        if (err) resume(Effect.fail(mapSftpError(op, path, err)))
+        else resume(Effect.succeed(value as A))
+      })
+    } catch (e) {
+      resume(Effect.fail(mapSftpError(op, path, e)))
+    }
+  }).pipe(
+    Effect.timeoutFail({
+      duration: Duration.millis(timeoutMs),
+      onTimeout: () => new SshTimeout({ what: `SFTP ${op} ${path}`, timeoutMs })
+    })
+  )
+
+/** `stat`/`lstat` attributes reduced to what callers need. */
+export interface SftpStat {
+  readonly type: "file" | "directory" | "symlink" | "other"
+  readonly size: number
+  readonly mode: number
+  readonly uid: number
+  readonly gid: number
+  readonly mtimeMs: number
+}
+
+/** Converts ssh2 stats. */
+export const toStat = (s: Stats | Attributes): SftpStat => {
+  const fmt = s.mode & 0o170000
+  return {
+    type: fmt === 0o100000 ? "file" : fmt === 0o040000 ? "directory" : fmt === 0o120000 ? "symlink" : "other",
+    size: Number(s.size),
+    mode: s.mode & 0o7777,
+    uid: s.uid,
+    gid: s.gid,
+    mtimeMs: s.mtime * 1000
+  }
+}
+
+export const stat = (sftp: SFTPWrapper, path: string) =>
+  call<Stats>("stat", path, (cb) => sftp.stat(path, cb)).pipe(Effect.map(toStat))
+
+export const lstat = (sftp: SFTPWrapper, path: string) =>
+  call<Stats>("lstat", path, (cb) => sftp.lstat(path, cb)).pipe(Effect.map(toStat))
+
+export const realpath = (sftp: SFTPWrapper, path: string) =>
+  call<string>("realpath", path, (cb) => sftp.realpath(path, cb))
+
+export const readlink = (sftp: SFTPWrapper, path: string) =>
+  call<string>("readlink", path, (cb) => sftp.readlink(path, cb))
+
+export const unlink = (sftp: SFTPWrapper, path: string) =>
+  call<void>("remove", path, (cb) => sftp.unlink(path, cb))
+
+export const readdir = (sftp: SFTPWrapper, path: string) =>
+  call<Array<FileEntryWithStats>>("readdir", path, (cb) => sftp.readdir(path, cb))
+
+export const open = (sftp: SFTPWrapper, path: string, flags: OpenMode, mode?: number) =>
+  call<Buffer>("open", path, (cb) =>
+    mode === undefined ? sftp.open(path, flags, cb) : sftp.open(path, flags, { mode }, cb))
+
+export const close = (sftp: SFTPWrapper, path: string, handle: Buffer) =>
+  call<void>("close", path, (cb) => sftp.close(handle, cb))
+
+/** Opens, runs `use`, and closes the handle in every outcome. */
+export const withHandle = <A, E>(
+  sftp: SFTPWrapper,
+  path: string,
+  flags: OpenMode,
+  use: (handle: Buffer) => Effect.Effect<A, E>,
+  mode?: number
+): Effect.Effect<A, E | SftpError> =>
+  Effect.acquireUseRelease(
+    open(sftp, path, flags, mode),
+    use,
+    (handle) => Effect.ignore(close(sftp, path, handle))
+  )
+
+/** Outstanding SFTP requests per transfer (pipelining keeps large transfers fast on slow links). */
+const PIPELINE = 16
+
+/** Fills `out[at, at + len)` from file position `position`, looping over short reads; returns the bytes read. */
+const readInto = (
+  sftp: SFTPWrapper,
+  path: string,
+  handle: Buffer,
+  out: Buffer,
+  at: number,
+  len: number,
+  position: number
+): Effect.Effect<number, SftpError> =>
+  Effect.gen(function*() {
+    let got = 0
+    while (got < len) {
+      const n = yield* call<number>("read", path, (cb) =>
+        sftp.read(handle, out, at + got, len - got, position + got, (err, bytesRead) => cb(err, bytesRead)))
+      if (n === 0) break
+      got += n
+    }
+    return got
+  })
+
+/** Reads `[offset, offset + length)` (shorter at EOF) with pipelined 32 KiB requests. */
+export const readRange = (
+  sftp: SFTPWrapper,
+  path: string,
+  handle: Buffer,
+  offset: number,
+  length: number
+): Effect.Effect<Buffer, SftpError> =>
+  Effect.gen(function*() {
+    const out = Buffer.alloc(length)
+    const starts: Array<number> = []
+    for (let at = 0; at < length; at += CHUNK) starts.push(at)
+    const counts = yield* Effect.forEach(
+      starts,
+      (at) => readInto(sftp, path, handle, out, at, Math.min(CHUNK, length - at), offset + at),
+      { concurrency: PIPELINE }
+    )
+    // The valid prefix ends at the first short chunk (EOF).
+    let total = 0
+    for (let i = 0; i < counts.length; i++) {
+      total += counts[i]!
+      if (counts[i]! < Math.min(CHUNK, length - starts[i]!)) break
+    }
+    return out.subarray(0, total)
+  })
+
+/** Reads a whole file until EOF (sized by `fstat`, then read on until a read returns nothing). */
+export const readAll = (sftp: SFTPWrapper, path: string, handle: Buffer): Effect.Effect<Buffer, SftpError> =>
+  Effect.gen(function*() {
+    const st = yield* call<Stats>("fstat", path, (cb) => sftp.fstat(handle, cb))
+    const first = yield* readRange(sftp, path, handle, 0, Number(st.size))
+    const chunks: Array<Buffer> = [first]
+    let position = first.length
+    for (;;) {
+      const buf = Buffer.alloc(CHUNK)
+      const n = yield* readInto(sftp, path, handle, buf, 0, CHUNK, position)
+      if (n === 0) break
+      chunks.push(buf.subarray(0, n))
+      position += n
+    }
+    return Buffer.concat(chunks)
+  })
+
+/** Writes all bytes from position 0 with pipelined 32 KiB requests. */
+export const writeAll = (
+  sftp: SFTPWrapper,
+  path: string,
+  handle: Buffer,
+  content: Uint8Array
+): Effect.Effect<void, SftpError> =>
+  Effect.suspend(() => {
+    const buf = Buffer.from(content.buffer, content.byteOffset, content.byteLength)
+    const starts: Array<number> = []
+    for (let at = 0; at < buf.length; at += CHUNK) starts.push(at)
+    return Effect.forEach(
+      starts,
+      (at) =>
+        call<void>("write", path, (cb) => sftp.write(handle, buf, at, Math.min(CHUNK, buf.length - at), at, (err) => cb(err))),
+      { concurrency: PIPELINE, discard: true }
+    )
+  })
+
+/** Whether the server advertised an OpenSSH extension (`posix-rename@openssh.com`, `fsync@openssh.com`). */
+export const hasExtension = (sftp: SFTPWrapper, name: string): boolean => {
+  const exts = (sftp as unknown as { _extensions?: Record<string, string> })._extensions
+  return exts !== undefined && Object.prototype.hasOwnProperty.call(exts, name)
+}
