@@ -6,15 +6,17 @@
 import * as Tool from "@homelab-mcp/core/Tool"
 import type { Tier } from "@homelab-mcp/core/Tier"
 import type { CompanionCaps, ObserveCaps, OperateCaps, RootCaps } from "./Capabilities.js"
+import { describe_homelab } from "./tools/describe_homelab.js"
 import { guest_restart } from "./tools/guest_restart.js"
 import { guest_start } from "./tools/guest_start.js"
 import { guest_stop } from "./tools/guest_stop.js"
+import { health_check } from "./tools/health_check.js"
 import { pct_list } from "./tools/pct_list.js"
 import { qm_list } from "./tools/qm_list.js"
 import { query_audit } from "./tools/query_audit.js"
 
 /** The observe tools. */
-export const observeTools = Tool.toolkit<ObserveCaps>()(pct_list, qm_list, query_audit)
+export const observeTools = Tool.toolkit<ObserveCaps>()(describe_homelab, health_check, pct_list, qm_list, query_audit)
 
 /** The operate tools: observe's plus the power actions. */
 export const operateTools = Tool.toolkit<OperateCaps>()(...observeTools, guest_start, guest_stop, guest_restart)

@@ -5,7 +5,11 @@ import { ElicitRequestSchema, type CallToolResult } from "@modelcontextprotocol/
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
+import * as ServerInfo from "@homelab-mcp/core/capabilities/ServerInfo"
 import * as AuditLogJsonl from "@homelab-mcp/transport/AuditLogJsonl"
+import * as CensusStoreFs from "@homelab-mcp/transport/CensusStoreFs"
+import type * as Tool from "@homelab-mcp/core/Tool"
+import type { OperateCaps } from "../src/Capabilities.js"
 import * as Mcp from "../src/Mcp.js"
 import { observeTools, operateTools } from "../src/toolkits.js"
 import * as Fake from "./support/FakeNode.js"
@@ -30,8 +34,14 @@ const session = (tier: "observe" | "operate", clientOptions: { elicit?: "accept"
   Effect.gen(function* () {
     const node = Fake.makeNode()
     const audit = yield* AuditLogJsonl.makeMemory()
-    const layer = Layer.mergeAll(Fake.pveLayer(node), Fake.tasksLayer, Layer.succeed(AuditLog, audit.service))
-    const tools = tier === "observe" ? observeTools : operateTools
+    const layer = Layer.mergeAll(
+      Fake.pveLayer(node),
+      Fake.tasksLayer,
+      Layer.succeed(AuditLog, audit.service),
+      CensusStoreFs.layerTest(),
+      ServerInfo.layer({ tier, host: "127.0.0.1", version: "0.0.0-test" })
+    )
+    const tools: ReadonlyArray<Tool.AnyTool<OperateCaps>> = tier === "observe" ? observeTools : operateTools
     const server = yield* Effect.provide(Mcp.make(tools, options(tier, clientOptions.serverElicit ?? true)), layer)
     const [clientT, serverT] = InMemoryTransport.createLinkedPair()
     yield* Mcp.connect(server, serverT)
@@ -63,8 +73,9 @@ describe("Mcp adapter", () => {
       const operate = yield* session("operate")
       const o = yield* Effect.promise(() => observe.client.listTools())
       const p = yield* Effect.promise(() => operate.client.listTools())
-      expect(o.tools.map((t) => t.name)).toEqual(["pct_list", "qm_list", "query_audit"])
-      expect(p.tools.map((t) => t.name)).toEqual(["pct_list", "qm_list", "query_audit", "guest_start", "guest_stop", "guest_restart"])
+      const observeNames = ["describe_homelab", "health_check", "pct_list", "qm_list", "query_audit"]
+      expect(o.tools.map((t) => t.name)).toEqual(observeNames)
+      expect(p.tools.map((t) => t.name)).toEqual([...observeNames, "guest_start", "guest_stop", "guest_restart"])
       const stop = p.tools.find((t) => t.name === "guest_stop")!
       expect(stop.inputSchema).toMatchObject({
         type: "object",
@@ -234,7 +245,7 @@ describe("Mcp adapter", () => {
     Effect.gen(function* () {
       const s = yield* session("observe")
       const r = yield* Effect.promise(() => s.call("guest_start", { vmid: 100 }))
-      expect(errorOf(r)).toMatchObject({ code: "InvalidInput", details: { accepted: ["pct_list", "qm_list", "query_audit"] } })
+      expect(errorOf(r)).toMatchObject({ code: "InvalidInput", details: { accepted: ["describe_homelab", "health_check", "pct_list", "qm_list", "query_audit"] } })
       expect(s.node.events).toEqual([])
     }))
 })

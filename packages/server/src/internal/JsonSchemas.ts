@@ -21,7 +21,7 @@ const inline = (node: unknown, defs: Json): unknown => {
     out = { ...(inline(target, defs) as Record<string, unknown>) }
   }
   for (const [k, v] of Object.entries(obj)) {
-    if (k === "$ref" || k === "$defs" || k === "$schema") continue
+    if (k === "$ref" || k === "$defs" || k === "$schema" || k === "$id") continue
     out[k] = inline(v, defs)
   }
   if (out["type"] === "object" && out["properties"] !== undefined && out["additionalProperties"] === undefined) {
