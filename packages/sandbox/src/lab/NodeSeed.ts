@@ -142,6 +142,17 @@ export const seedNode = (lab: LabState): void => {
   ]
   lab.aptListsUpdated = lab.epochBase - 3600 * 5
 
+  const boot = (offset: number, ident: string, message: string, priority = 6) =>
+    lab.appendJournal("host", { time: bootTime + offset, ident, pid: ident === "kernel" ? 0 : 900 + r.int(0, 400), priority, message })
+  boot(0, "kernel", `Linux version ${lab.node.kernel} (build@proxmox) #1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1`)
+  boot(2, "systemd", "Starting pve-cluster.service - The Proxmox VE cluster filesystem...")
+  boot(4, "pmxcfs", "[main] notice: resolved node name 'pve' to '192.168.1.10' for default node IP address")
+  boot(6, "systemd", "Started pve-cluster.service - The Proxmox VE cluster filesystem.")
+  boot(9, "pvedaemon", "starting server")
+  boot(11, "pveproxy", "starting server")
+  boot(14, "pvestatd", "status update time (5.012 seconds)", 5)
+  boot(20, "zed", "eid=1 class=config_sync pool='tank'")
+  boot(30, "chronyd", "Selected source 162.159.200.1 (2.debian.pool.ntp.org)")
   lab.zfsPools = [{ name: "tank", size: 4 * TiB - 7 * GiB, alloc: 1.2 * TiB, frag: 7, dedup: 1, health: "ONLINE" }]
   lab.network = [
     { iface: "eno1", type: "eth", method: "manual", active: 1, exists: 1, priority: 3, families: ["inet"] },

@@ -35,6 +35,8 @@
  *   `permissions(authid, path)`, `renderUserCfg()`, `renderTokenCfg()`; `provision(tier)` as setup.
  * Node: `node`, `nodeStatus()`, `hostUnits`, `journals` (`appendJournal(machine, entry)`),
  *   `aptUpdates`, `packages`, `zfsPools`, `network`, `renderStorageCfg()`.
+ * TLS/SSH identity: `lab.apiCertificate` {pem, sha256Colon} (set by the HTTPS listener), `lab.sshHostKey`
+ *   {publicKey, fingerprint} (H2 sets it when the SSH listener starts).
  * Machines: `lab.machines` (a `MachineRegistry` H2 installs with `setMachines`); task effects call
  *   its `onSnapshot`/`onRollback`/`onDeleteSnapshot` hooks.
  * Faults: `lab.faults` (FaultStore: `match({kind:"ssh", argv})` etc.).
@@ -195,6 +197,12 @@ export class LabState {
   network: Array<NetIface> = []
   node!: NodeInfo
   machines: MachineRegistry | undefined = undefined
+  /** The certificate the API serves (set by the HTTPS listener; `/etc/pve/local/pve-ssl.pem`). */
+  apiCertificate: { readonly pem: string; readonly sha256Colon: string } | undefined = undefined
+  /** The SSH host key (set by H2's SSH listener; `/etc/ssh/ssh_host_ed25519_key.pub`). */
+  sshHostKey: { readonly publicKey: string; readonly fingerprint: string } | undefined = undefined
+  /** Guest-agent exec results keyed by `vmid:pid`. */
+  readonly agentExecs = new Map<string, { exited: boolean; exitcode?: number; stdout?: string; stderr?: string }>()
 
   private readonly realStart = Date.now()
   private manualOffset = 0
