@@ -36,6 +36,35 @@ export interface ExecOutput {
   readonly exitCode: number
 }
 
+/** Mount as `df` and `/proc/mounts` show it (`size` 0: no blocks, omitted by `df`). */
+export interface MountInfo {
+  readonly source: string
+  readonly fstype: string
+  readonly target: string
+  readonly size: number
+  readonly used: number
+  /** Reserved blocks (counted as used for `avail`). */
+  readonly reserved?: number
+  /** `df` cannot read it (stderr `df: <target>: <error>`, exit 1). */
+  readonly error?: string
+}
+
+/** Live system facts the machine's commands render (`free`, `uptime`, `nproc`, `df`, `ip`, `ss`, `/proc`). */
+export interface SysInfo {
+  readonly memTotal: number
+  readonly memUsed: number
+  readonly swapTotal: number
+  readonly swapUsed: number
+  readonly cpus: number
+  /** Virtual epoch seconds of boot. */
+  readonly bootTime: number
+  readonly load: readonly [number, number, number]
+  readonly mounts: ReadonlyArray<MountInfo>
+  readonly interfaces: ReadonlyArray<{ readonly name: string; readonly state: string; readonly addrs: ReadonlyArray<string>; readonly mac?: string }>
+  readonly listening: ReadonlyArray<{ readonly port: number; readonly address: string; readonly process: string; readonly pid: number }>
+  readonly cpuModel: string
+}
+
 /** Construction options of a machine. */
 export interface MachineOptions {
   /** Stable id: `host`, `lxc/101`, `qemu/200`, `docker/101/caddy`. */
@@ -51,6 +80,11 @@ export interface MachineOptions {
   readonly commands: (machine: Machine) => ReadonlyArray<CustomCommand>
   readonly env?: Record<string, string>
   readonly pid?: number
+  readonly sys: () => SysInfo
+  /** Seeded randomness for this machine (`mktemp`, ids). */
+  readonly random: () => number
+  /** Initial `extras` (set before the commands are built). */
+  readonly extras?: ReadonlyArray<readonly [string, unknown]>
 }
 
 /** A simulated machine; `exec` never rejects (failures are exit codes). Implements state's `Machine`. */
@@ -64,6 +98,10 @@ export class Machine implements Registry.Machine {
   readonly owners: Owners.OwnerTable
   readonly time: VirtualTime
   readonly hostname: () => string
+  readonly sys: () => SysInfo
+  readonly random: () => number
+  /** `gnu` (Debian: coreutils, findutils, bash) or `busybox` (Alpine, docker alpine). */
+  readonly flavour: "gnu" | "busybox"
   /** Per-machine scratch the commands may use (journal, units, docker state...). */
   readonly extras = new Map<string, unknown>()
   readonly #bash: Bash
@@ -77,6 +115,10 @@ export class Machine implements Registry.Machine {
     this.owners = options.owners
     this.time = options.time
     this.hostname = options.hostname
+    this.sys = options.sys
+    this.random = options.random
+    this.flavour = options.kind === "alpine" || options.kind === "docker-alpine" ? "busybox" : "gnu"
+    for (const [k, v] of options.extras ?? []) this.extras.set(k, v)
     this.#env = {
       HOME: "/root",
       USER: "root",
