@@ -7,11 +7,13 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
+import * as Option from "effect/Option"
 import type { ToolError } from "../Errors.js"
+import { NodeShell } from "../capabilities/NodeShell.js"
 import { PveApi, apiPath } from "../capabilities/PveApi.js"
 import type { Tier } from "../Tier.js"
 import { includes } from "../Tier.js"
-import type { AgentState, CensusDocument, Depth, ErrorEntry, Guest, SectionName, Sections as SectionsT, Truncation, Unavailable } from "./Document.js"
+import type { AgentState, CensusDocument, Depth, ErrorEntry, Guest, SectionName, Sections as SectionsT, ServiceItem, Tailscale, Truncation, Unavailable } from "./Document.js"
 import { SCHEMA_VERSION, sectionNames } from "./Document.js"
 import { capErrorText, capList } from "./Finalize.js"
 import * as Probe from "./Probe.js"
@@ -19,6 +21,7 @@ import * as Pve from "./Pve.js"
 import * as Sections from "./Sections.js"
 import type { CensusSettings } from "./Settings.js"
 import * as SnapshotCapable from "./SnapshotCapable.js"
+import * as Ssh from "./Ssh.js"
 
 /** What one census call asks for. */
 export interface Request {
@@ -57,8 +60,13 @@ export const unavailable = (section: SectionName): Unavailable => ({
 type Get = <A, I>(path: string, schema: Schema.Schema<A, I>) => Effect.Effect<A, ToolError>
 type Post = <A, I>(path: string, schema: Schema.Schema<A, I>) => Effect.Effect<A, ToolError>
 
+/** Runs one node command under the call's SSH bound (`null` below companion). */
+type Exec = ((argv: ReadonlyArray<string>) => Effect.Effect<NodeShellResult, ToolError>) | null
+type NodeShellResult = { readonly exitCode: number | null; readonly stdout: string; readonly stderr: string }
+
 const agentState = (
   post: Post,
+  exec: Exec,
   node: string,
   entry: Pve.GuestEntry,
   config: Pve.GuestConfig
@@ -68,20 +76,28 @@ const agentState = (
   if (entry.status !== "running") return Effect.succeed({ configured, running: false, reason: `the VM is ${entry.status}` })
   return post(apiPath("nodes", node, "qemu", entry.vmid, "agent", "ping"), Pve.AgentPing).pipe(
     Effect.as<AgentState>({ configured, running: true }),
-    Effect.catchAll((e) =>
-      Effect.succeed<AgentState>(
-        e._tag === "ApiForbidden"
-          ? { configured, running: null, reason: "agent ping refused (403): the token lacks VM.GuestAgent.Audit" }
-          : { configured, running: false, reason: capErrorText(e.message, 200) }
+    Effect.catchAll((e): Effect.Effect<AgentState> => {
+      if (e._tag !== "ApiForbidden") return Effect.succeed({ configured, running: false, reason: capErrorText(e.message, 200) })
+      if (exec === null) return Effect.succeed({ configured, running: null, reason: "agent ping refused (403): the token lacks VM.GuestAgent.Audit" })
+      // Companion and root: `qm agent <vmid> ping` over SSH (Proxmox VE 8 wants VM.Monitor, which no tier has).
+      return exec(["qm", "agent", String(entry.vmid), "ping"]).pipe(
+        Effect.map((r): AgentState =>
+          r.exitCode === 0
+            ? { configured, running: true }
+            : { configured, running: false, reason: capErrorText(`qm agent ping (SSH): ${r.stderr.trim() || `exit ${r.exitCode}`}`, 200) }
+        ),
+        Effect.catchAll((se) => Effect.succeed<AgentState>({ configured, running: null, reason: capErrorText(`qm agent ping (SSH) failed: ${se.message}`, 200) }))
       )
-    )
+    })
   )
 }
 
 const guestRow = (
   type: "lxc" | "qemu",
+  list: Effect.Effect<ReadonlyArray<Pve.GuestEntry>, ToolError>,
   get: Get,
   post: Post,
+  exec: Exec,
   node: string,
   depth: Depth,
   maxItems: number,
@@ -89,8 +105,7 @@ const guestRow = (
 ): Effect.Effect<RowValue, ToolError> =>
   Effect.gen(function* () {
     const section = type === "lxc" ? "containers" : "vms"
-    const list = Sections.sortGuests(yield* get(apiPath("nodes", node, type), Pve.GuestList))
-    const { kept, truncation } = capList(section, list, maxItems)
+    const { kept, truncation } = capList(section, Sections.sortGuests(yield* list), maxItems)
     const truncations = truncation === null ? [] : [truncation]
     if (depth === "summary") {
       return { value: kept.map((entry) => Sections.guest({ type, entry, depth, storageTypes: new Map() })), errors: [], truncations }
@@ -104,7 +119,7 @@ const guestRow = (
           Effect.flatMap(
             (config): Effect.Effect<{ config: Pve.GuestConfig; agent: AgentState | undefined }> =>
               type === "qemu"
-                ? Effect.map(agentState(post, node, entry, config), (agent) => ({ config, agent }))
+                ? Effect.map(agentState(post, exec, node, entry, config), (agent) => ({ config, agent }))
                 : Effect.succeed({ config, agent: undefined })
           ),
           Effect.map(({ config, agent }) => Sections.guest({ type, entry, depth, config, storageTypes: types, agent })),
@@ -116,6 +131,72 @@ const guestRow = (
       { concurrency: "unbounded" }
     )
     return { value: guests, errors, truncations }
+  })
+
+/** Services: one SSH call per running container (failed units and Docker roster); cached per census call. */
+const servicesProbe = (
+  lxcList: Effect.Effect<ReadonlyArray<Pve.GuestEntry>, ToolError>,
+  exec: Exec,
+  max: number
+): Effect.Effect<RowValue, ToolError> =>
+  Effect.gen(function* () {
+    if (exec === null) return { value: [], errors: [], truncations: [] }
+    const running = Sections.sortGuests(yield* lxcList).filter((g) => g.status === "running" && g.template !== true)
+    const { kept, truncation } = capList("services", running, max)
+    const errors: Array<ErrorEntry> = []
+    const items = yield* Effect.forEach(
+      kept,
+      (g) =>
+        exec(Ssh.containerArgv(g.vmid)).pipe(
+          Effect.map((r): ServiceItem => {
+            if (r.stdout.includes("@@")) return Ssh.parseContainerOutput(g.vmid, r.stdout)
+            errors.push({ section: "services", probe: `pct-exec:${g.vmid}`, error: capErrorText(`exit ${r.exitCode}: ${r.stderr.trim()}`) })
+            return { vmid: g.vmid, failedUnits: [], docker: [], note: "probe failed (see errors)" }
+          }),
+          Effect.catchAll((e: ToolError) => {
+            errors.push({ section: "services", probe: `pct-exec:${g.vmid}`, error: Probe.errorText(e) })
+            return Effect.succeed<ServiceItem>({ vmid: g.vmid, failedUnits: [], docker: [], note: "probe failed (see errors)" })
+          })
+        ),
+      { concurrency: "unbounded" }
+    )
+    return { value: items, errors, truncations: truncation ? [truncation] : [] }
+  })
+
+/** Tailscale: the host first, then the first running container whose Docker roster mentions tailscale; never a bare null. */
+const tailscaleProbe = (exec: Exec, rosters: Effect.Effect<RowValue, ToolError>): Effect.Effect<RowValue, ToolError> =>
+  Effect.gen(function* () {
+    if (exec === null) return { value: { scope: "none", reason: "SSH is not configured" } satisfies Tailscale, errors: [], truncations: [] }
+    const host = yield* exec(["tailscale", "status", "--json"])
+    const parsedHost = host.exitCode === 0 ? Ssh.parseTailscaleStatus(host.stdout) : null
+    if (parsedHost !== null) return { value: { scope: "host", ...parsedHost } satisfies Tailscale, errors: [], truncations: [] }
+    const services = (yield* rosters).value as ReadonlyArray<ServiceItem>
+    const candidate = services
+      .flatMap((s) => s.docker.filter((d) => /tailscale/i.test(d.name) || /tailscale/i.test(d.image)).map((d) => ({ vmid: s.vmid, name: d.name })))
+      .at(0)
+    if (candidate === undefined) {
+      return {
+        value: {
+          scope: "none",
+          reason: `tailscale is not running on the host, and no Docker container in the ${services.length} running container(s) has tailscale in its name or image`
+        } satisfies Tailscale,
+        errors: [],
+        truncations: []
+      }
+    }
+    const inner = yield* exec(["pct", "exec", String(candidate.vmid), "--", "docker", "exec", candidate.name, "tailscale", "status", "--json"])
+    const parsed = inner.exitCode === 0 ? Ssh.parseTailscaleStatus(inner.stdout) : null
+    if (parsed === null) {
+      return {
+        value: {
+          scope: "none",
+          reason: `found Docker container ${candidate.name} in CT ${candidate.vmid}, but its tailscale status could not be read (exit ${inner.exitCode})`
+        } satisfies Tailscale,
+        errors: [],
+        truncations: []
+      }
+    }
+    return { value: { scope: "container", vmid: candidate.vmid, container: candidate.name, ...parsed } satisfies Tailscale, errors: [], truncations: [] }
   })
 
 /** Collects the requested sections over the API (SSH sections are unavailable below companion). */
@@ -133,6 +214,15 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
   )
   const requested = sectionNames.filter((s) => request.sections.includes(s))
   const max = settings.maxItems
+  const lxcList = yield* Effect.cached(get(apiPath("nodes", node, "lxc"), Pve.GuestList))
+  const qemuList = yield* Effect.cached(get(apiPath("nodes", node, "qemu"), Pve.GuestList))
+  const ssh = includes(request.tier, "companion") ? Option.getOrNull(yield* Effect.serviceOption(NodeShell)) : null
+  const sshSemaphore = yield* Effect.makeSemaphore(settings.sshConcurrency)
+  const exec: Exec =
+    ssh === null
+      ? null
+      : (argv) => sshSemaphore.withPermits(1)(ssh.exec(argv, { timeoutMs: settings.probeTimeoutMs }) as Effect.Effect<NodeShellResult, ToolError>)
+  const rosters = yield* Effect.cached(servicesProbe(lxcList, exec, max))
 
   const rows: Array<Probe.Row<RowValue, never>> = []
   for (const section of requested) {
@@ -197,10 +287,24 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
           key: section === "containers" ? "lxc" : "qemu",
           transport: "api",
           privilege: "VM.Audit",
-          run: guestRow(section === "containers" ? "lxc" : "qemu", get, post, node, request.depth, max, storageTypes)
+          run: guestRow(
+            section === "containers" ? "lxc" : "qemu",
+            section === "containers" ? lxcList : qemuList,
+            get,
+            post,
+            exec,
+            node,
+            request.depth,
+            max,
+            storageTypes
+          )
         })
         break
-      default:
+      case "services":
+        if (exec !== null) rows.push({ section, key: "services", transport: "ssh", run: rosters })
+        break
+      case "tailscale":
+        if (exec !== null) rows.push({ section, key: "tailscale", transport: "ssh", run: tailscaleProbe(exec, rosters) })
         break
     }
   }
@@ -221,8 +325,8 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
     if (sshSections.has(section) && !includes(request.tier, "companion")) {
       ;(sections as Record<string, unknown>)[section] = unavailable(section)
       producedAny = true
-    } else if (sshSections.has(section)) {
-      errors.push({ section, probe: section, error: "the SSH probes of this section are not part of this build yet" })
+    } else if (sshSections.has(section) && exec === null) {
+      errors.push({ section, probe: section, error: "SSH is not configured (no NodeShell): set SSH_KEY_PATH and the host-key pin, or run `homelab-mcp doctor`" })
     }
   }
   for (const o of outcomes) {

@@ -7,13 +7,17 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as Option from "effect/Option"
 import type { ToolError } from "../Errors.js"
+import { NodeShell } from "../capabilities/NodeShell.js"
 import { PveApi, apiPath } from "../capabilities/PveApi.js"
 import { Tier, includes } from "../Tier.js"
 import { ErrorEntry } from "../census/Document.js"
 import * as Probe from "../census/Probe.js"
 import * as Pve from "../census/Pve.js"
 import type { HealthSettings } from "../census/Settings.js"
+import * as Ssh from "../census/Ssh.js"
+import * as Df from "./Df.js"
 import * as Rules from "./Rules.js"
 import type { HealthSection } from "./Rules.js"
 
@@ -93,6 +97,16 @@ export const check = Effect.fn("Health.check")(function* (request: Request, sett
     semaphore.withPermits(1)(api.get(path, schema))
   const sections = Rules.healthSections.filter((s) => request.sections.includes(s))
   const rows: Array<Probe.Row<RowValue, never>> = []
+  const companion = includes(request.tier, "companion")
+  const shell = companion ? Option.getOrNull(yield* Effect.serviceOption(NodeShell)) : null
+  const t = settings.probeTimeoutMs
+  const noShell = (section: HealthSection, check: string): ErrorEntry => ({
+    section,
+    probe: check,
+    error: "SSH is not configured (no NodeShell): set SSH_KEY_PATH and the host-key pin, or run `homelab-mcp doctor`"
+  })
+  const sshErrors: Array<ErrorEntry> = []
+  const sshRows: Array<Probe.Row<RowValue, never>> = []
 
   if (sections.includes("node")) {
     rows.push({
@@ -178,13 +192,63 @@ export const check = Effect.fn("Health.check")(function* (request: Request, sett
     })
   }
 
-  const outcomes = yield* Probe.runRows(rows, {
+  if (companion && sections.includes("storage")) {
+    if (shell === null) sshErrors.push(noShell("storage", "df"))
+    else
+      sshRows.push({
+        section: "storage",
+        key: "df",
+        transport: "ssh",
+        run: Effect.map(Ssh.outputLenient(shell, Ssh.dfArgv, t), (out) => {
+          const parsed = Df.parse(out)
+          return {
+            rated: Rules.filesystems(parsed.rows, settings),
+            errors: parsed.skipped > 0 ? [{ section: "storage", probe: "df", error: `${parsed.skipped} df line(s) could not be parsed` }] : []
+          }
+        })
+      })
+  }
+  if (companion && sections.includes("units")) {
+    if (shell === null) sshErrors.push(noShell("units", "failed-units"))
+    else
+      sshRows.push({
+        section: "units",
+        key: "failed-units",
+        transport: "ssh",
+        run: Effect.map(Ssh.output(shell, Ssh.failedUnitsArgv, t), (out) => ({
+          rated: [visible(Rules.failedUnits(Ssh.parseFailedUnits(out), settings.failedUnitsCrit))],
+          errors: []
+        }))
+      })
+  }
+  if (companion && sections.includes("updates")) {
+    if (shell === null) sshErrors.push(noShell("updates", "updates"))
+    else
+      sshRows.push({
+        section: "updates",
+        key: "updates",
+        transport: "ssh",
+        run: Effect.gen(function* () {
+          const [sim, mtime] = yield* Effect.all([Ssh.output(shell, Ssh.aptSimulateArgv, t), Ssh.output(shell, Ssh.aptListsMtimeArgv, t)], {
+            concurrency: 2
+          })
+          const secs = Number(mtime.trim())
+          if (!Number.isFinite(secs) || secs <= 0) {
+            return { rated: [], errors: [{ section: "updates", probe: "apt-lists-mtime", error: `unexpected mtime ${JSON.stringify(mtime.trim().slice(0, 40))}` }] }
+          }
+          return { rated: [visible(Rules.updates(Rules.countPendingUpgrades(sim), new Date(secs * 1000).toISOString(), settings))], errors: [] }
+        })
+      })
+  }
+  const outcomes = yield* Probe.runRows([...rows, ...sshRows], {
     probeTimeoutMs: settings.probeTimeoutMs,
     deadline: started + settings.budgetMs,
     sshConcurrency: 4
   })
+  // Keep findings in section order whatever order the rows finished in.
+  const order = (f: Rules.Finding) => Rules.healthSections.indexOf(f.section)
   const rated: Array<Rules.Rated> = []
-  const errors: Array<ErrorEntry> = []
+  const errors: Array<ErrorEntry> = [...sshErrors]
   for (const o of outcomes) {
     if (o._tag === "Done") {
       rated.push(...o.value.rated)
@@ -192,12 +256,8 @@ export const check = Effect.fn("Health.check")(function* (request: Request, sett
     } else if (o._tag === "Failed") errors.push({ section: o.section, probe: o.key, error: o.text })
     else errors.push({ section: o.section, probe: o.key, error: "skipped: the time budget (MCP_CENSUS_BUDGET_MS) ran out" })
   }
-  const unavailable = includes(request.tier, "companion") ? [] : unavailableBelowCompanion(sections)
-  if (includes(request.tier, "companion")) {
-    for (const u of unavailableBelowCompanion(sections))
-      errors.push({ section: u.section, probe: u.check ?? u.section, error: "the SSH probe of this check is not part of this build yet" })
-  }
-  const roll = Rules.rollup(rated, request.includePseudoFs)
+  const unavailable = companion ? [] : unavailableBelowCompanion(sections)
+  const roll = Rules.rollup([...rated].sort((a, b) => order(a.finding) - order(b.finding)), request.includePseudoFs)
   const report: HealthReport = {
     schemaVersion: SCHEMA_VERSION,
     ts: new Date(started).toISOString(),

@@ -161,3 +161,58 @@ export const generatedLab = (n: number): Routes => {
   }
   return r
 }
+
+// ---------------------------------------------------------------------------------------------------
+// A fake NodeShell (companion): exact argv → result; anything else dies loudly.
+// ---------------------------------------------------------------------------------------------------
+
+import { NodeShell, type ExecResult } from "@homelab-mcp/core/capabilities/NodeShell"
+import { CommandFailed } from "@homelab-mcp/core/Errors"
+
+export interface FakeShell {
+  readonly commands: Map<string, { exitCode: number | null; stdout: string; stderr?: string }>
+  readonly events: Array<string>
+}
+
+const result = (r: { exitCode: number | null; stdout: string; stderr?: string }): ExecResult => ({
+  exitCode: r.exitCode,
+  signal: null,
+  timedOut: false,
+  stdout: r.stdout,
+  stderr: r.stderr ?? "",
+  stdoutBytes: r.stdout.length,
+  stderrBytes: (r.stderr ?? "").length,
+  stdoutTruncated: false,
+  stderrTruncated: false,
+  durationMs: 1
+})
+
+/** A fake node shell keyed by `argv.join(" ")`. */
+export const shellLayer = (fake: FakeShell): Layer.Layer<NodeShell> => {
+  const exec = (argv: ReadonlyArray<string>) =>
+    Effect.suspend(() => {
+      const key = argv.join(" ")
+      fake.events.push(key)
+      const r = fake.commands.get(key)
+      return r === undefined ? Effect.die(new Error(`fake NodeShell: unexpected command ${key}`)) : Effect.succeed(result(r))
+    })
+  const unsupported = Effect.die(new Error("fake NodeShell: not supported"))
+  return Layer.succeed(NodeShell, {
+    exec,
+    execScript: () => unsupported,
+    output: (argv) =>
+      Effect.flatMap(exec(argv), (r) =>
+        r.exitCode === 0 ? Effect.succeed(r.stdout) : Effect.fail(new CommandFailed({ command: argv.join(" "), exitCode: r.exitCode, stderr: r.stderr }))
+      ),
+    tempFile: unsupported,
+    writeFile: () => unsupported,
+    readFile: () => unsupported,
+    fileSize: () => unsupported
+  } as NodeShell.Service)
+}
+
+export const tailscaleJson = JSON.stringify({
+  Self: { DNSName: "docker-ts.tail1234.ts.net.", HostName: "docker-ts", Online: true, TailscaleIPs: ["100.64.0.5", "fd7a:115c:a1e0::5"] },
+  Peer: { a: {}, b: {}, c: {} },
+  TailscaleIPs: ["100.64.0.5", "fd7a:115c:a1e0::5"]
+})

@@ -5,23 +5,10 @@ import { healthDefaults } from "@homelab-mcp/core/census/Settings"
 import * as Df from "@homelab-mcp/core/health/Df"
 import * as Rules from "@homelab-mcp/core/health/Rules"
 import * as F from "../census/fixtures.js"
+import { dfFixture } from "./fixtures.js"
 
 const s = healthDefaults
 const status = (over: Record<string, unknown>) => Schema.decodeUnknownSync(Pve.NodeStatus)({ ...F.nodeStatus, ...over })
-
-/** A df fixture as `df -B1 --output=source,fstype,target,size,used,avail` prints it on a PVE node. */
-export const dfFixture = [
-  "Filesystem           Type     Mounted on                1B-blocks         Used        Avail",
-  "udev                 devtmpfs /dev                    33554432000            0  33554432000",
-  "tmpfs                tmpfs    /run                     6871947673      2097152   6869850521",
-  "/dev/mapper/pve-root ext4     /                      100000000000  50000000000  50000000000",
-  "tmpfs                tmpfs    /dev/shm                34359738368     46137344  34313601024",
-  "tmpfs                tmpfs    /run/lock                   5242880      5242880            0",
-  "/dev/fuse            fuse     /etc/pve                  134217728        49152    134168576",
-  "tank/media           zfs      /tank/media my films   1000000000000 850000000000 150000000000",
-  "proc                 proc     /proc                             0            0            0",
-  "overlay              overlay  /var/lib/docker/overlay2/abc/merged 1000 990 10"
-].join("\n")
 
 describe("thresholds are inclusive", () => {
   it("value >= crit → crit; else >= warn → warn; else ok", () => {
