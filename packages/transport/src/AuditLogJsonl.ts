@@ -22,7 +22,10 @@ import { randomUUID } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import * as File from "./internal/auditFile.js"
-import { redactAuditText } from "./internal/auditRedact.js"
+import { auditRedactor, redactAuditText } from "./internal/auditRedact.js"
+import * as Redact from "@homelab-mcp/core/redaction/Redact"
+import * as Config from "effect/Config"
+import * as Option from "effect/Option"
 
 export { AuditLog }
 
@@ -236,7 +239,7 @@ export interface IdentityOptions {
   readonly serverVersion: string
 }
 
-/** Reads `MCP_AUDIT_LOG_PATH` (default `<data>/audit.jsonl`); node and host from `PveApi`. */
+/** Reads `MCP_AUDIT_LOG_PATH` (default `<data>/audit.jsonl`) and `MCP_REDACTION_EXTRA_KEYS`; node and host from `PveApi`. */
 export const layerConfig = (
   identity: IdentityOptions
 ): Layer.Layer<AuditLog, AuditUnavailable | ConfigError.ConfigError, PveApi> =>
@@ -244,8 +247,15 @@ export const layerConfig = (
     AuditLog,
     Effect.gen(function* () {
       const logPath = yield* DataDir.under("MCP_AUDIT_LOG_PATH", "audit.jsonl")
+      const extra = yield* Config.option(Config.string("MCP_REDACTION_EXTRA_KEYS"))
       const api = yield* PveApi
-      return yield* make({ ...identity, path: logPath, node: api.node, host: api.host })
+      return yield* make({
+        ...identity,
+        path: logPath,
+        node: api.node,
+        host: api.host,
+        redact: auditRedactor(Redact.parseExtraKeys(Option.getOrUndefined(extra)))
+      })
     })
   )
 

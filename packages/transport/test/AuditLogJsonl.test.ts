@@ -1,7 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chain from "@homelab-mcp/core/audit/Chain"
 import * as AuditLogJsonl from "@homelab-mcp/transport/AuditLogJsonl"
+import { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
+import { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -188,6 +192,36 @@ describe("AuditLogJsonl", () => {
     const switches = ops.filter((o, i) => i > 0 && o[0] !== ops[i - 1]![0]).length
     expect(switches).toBeGreaterThan(1)
   }, 60_000)
+})
+
+describe("AuditLogJsonl.layerConfig", () => {
+  it.live("reads MCP_AUDIT_LOG_PATH and MCP_REDACTION_EXTRA_KEYS; node and host come from the API client", () =>
+    Effect.gen(function* () {
+      const dir = tmpDir()
+      const api = Layer.succeed(PveApi, {
+        node: "pve7",
+        host: "192.0.2.7",
+        request: () => Effect.die(new Error("unexpected request")),
+        get: () => Effect.die(new Error("unexpected request")),
+        post: () => Effect.die(new Error("unexpected request"))
+      })
+      const env = ConfigProvider.fromMap(
+        new Map([
+          ["MCP_AUDIT_LOG_PATH", path.join(dir, "custom.jsonl")],
+          ["MCP_REDACTION_EXTRA_KEYS", "vault_unseal"]
+        ])
+      )
+      const rec = yield* Effect.flatMap(AuditLog, (log) =>
+        log.append({ opId: "o", phase: "intent", tool: "execute", cmd: "export VAULT_UNSEAL=s3cr3tvalue; run" })
+      ).pipe(
+        Effect.provide(AuditLogJsonl.layerConfig({ tier: "root", rootTier: true, serverVersion: "1.2.3" }).pipe(Layer.provide(api))),
+        Effect.withConfigProvider(env)
+      )
+      expect(rec).toMatchObject({ node: "pve7", host: "192.0.2.7", tier: "root", seq: 2 })
+      const text = fs.readFileSync(path.join(dir, "custom.jsonl"), "utf8")
+      expect(text).not.toContain("s3cr3tvalue")
+      expect(fs.existsSync(path.join(dir, "audit.head.json"))).toBe(true)
+    }))
 })
 
 describe("AuditLogJsonl.makeMemory", () => {

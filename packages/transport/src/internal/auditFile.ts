@@ -60,8 +60,8 @@ export const acquireLock = async (lockPath: string, options: LockOptions): Promi
       const owner = await fs.readFile(lockPath, "utf8").catch(() => "?")
       throw new Error(`the audit lock ${lockPath} is held by pid ${owner.trim()} for more than ${options.timeoutMs} ms`)
     }
-    await sleep(delay)
-    delay = Math.min(delay * 2, 50)
+    await sleep(delay * (0.5 + Math.random()))
+    delay = Math.min(delay * 2, 20)
   }
 }
 
