@@ -76,7 +76,7 @@ export declare namespace GuestFiles {
       path: string,
       content: Uint8Array,
       options: PctWriteOptions
-    ) => Effect.Effect<{ readonly sha256: string }, PctFilesError | ParentDirectoryMissing | WriteVerificationFailed>
+    ) => Effect.Effect<{ readonly sha256: string }, PctFilesError | FileNotFound | ParentDirectoryMissing | WriteVerificationFailed>
     /** `rm -f -- <path>` in the container (a missing file is not an error). */
     readonly pctRemove: (vmid: number, path: string) => Effect.Effect<void, PctFilesError | NotARegularFile>
     /** Agent file-read of `count` bytes at `offset` (`--decode 0`, at most 16 MiB per call), after an agent ping. */
@@ -90,8 +90,8 @@ export declare namespace GuestFiles {
       vmid: number,
       path: string,
       content: Uint8Array
-    ) => Effect.Effect<{ readonly sha256: string }, QmFilesError | ContentTooLarge | WriteVerificationFailed>
+    ) => Effect.Effect<{ readonly sha256: string }, QmFilesError | FileNotFound | ContentTooLarge | WriteVerificationFailed>
     /** `rm -f -- <path>` through `qm guest exec` (reverting a create). */
-    readonly qmRemove: (vmid: number, path: string) => Effect.Effect<void, QmFilesError>
+    readonly qmRemove: (vmid: number, path: string) => Effect.Effect<void, QmFilesError | FileNotFound>
   }
 }

@@ -74,7 +74,7 @@ export declare namespace HostFiles {
       options?: { readonly mode?: number }
     ) => Effect.Effect<
       HostWriteResult,
-      HostFilesError | ParentDirectoryMissing | NotARegularFile | WriteVerificationFailed
+      HostFilesError | FileNotFound | ParentDirectoryMissing | NotARegularFile | WriteVerificationFailed
     >
     /** `readdir` + `lstat` (+ `readlink`), sorted by name. */
     readonly readdir: (path: string) => Effect.Effect<ReadonlyArray<HostDirEntry>, HostFilesError | FileNotFound | NotADirectory>

@@ -1,0 +1,268 @@
+/**
+ * `GuestFiles` on `NodeShell` (transport-trust.md §4.1, §4.3; lessons C1, C2): containers through
+ * `pct exec` (readlink, stat, mv, sha256sum), `pct pull`/`pct push` and node temp files over SFTP; VMs through
+ * the guest agent via `pvesh` after an agent ping. Existence is decided inside the guest, never from a copy.
+ */
+import { createHash, randomBytes } from "node:crypto"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import {
+  CommandFailed,
+  ContentTooLarge,
+  FileNotFound,
+  InvalidInput,
+  ParentDirectoryMissing,
+  WriteVerificationFailed
+} from "@homelab-mcp/core/Errors"
+import { GuestFiles, type PctWriteOptions } from "@homelab-mcp/core/capabilities/GuestFiles"
+import { type ExecResult, NodeShell } from "@homelab-mcp/core/capabilities/NodeShell"
+import { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
+import { validateAbsolutePath, validateId, validateMode, validateNodeName, validateVmid } from "@homelab-mcp/core/shell/Quote"
+import { agentUnavailable, fileMissing, firstLine, notRunning, parseFileRead, parseQmExec, parseStat } from "./internal/sshGuest.js"
+import { PARSER_MAX_BYTES } from "./internal/sshOutput.js"
+import * as NodeShellLive from "./NodeShell.js"
+import * as Ssh from "./Ssh.js"
+
+/** Proxmox caps agent `content` at 61440 base64 characters = 46080 raw bytes per call. */
+export const QM_WRITE_MAX_BYTES = 46_080
+/** At most 16 MiB per agent file-read call. */
+export const QM_READ_MAX_BYTES = 16 * 1024 * 1024
+/** File transfers get 120 s. */
+const TRANSFER_MS = 120_000
+
+const right = <A, E>(e: Either.Either<A, E>) => Either.match(e, { onLeft: Effect.fail, onRight: Effect.succeed })
+
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex")
+
+const splitPath = (path: string) => {
+  const i = path.lastIndexOf("/")
+  return { dir: i <= 0 ? "/" : path.slice(0, i), name: path.slice(i + 1) }
+}
+
+/** Builds the service for `node` (used in `pvesh` paths). */
+export const make = (options: { readonly node: string }) =>
+  Effect.gen(function*() {
+    const shell = yield* NodeShell
+    const node = yield* right(validateNodeName(options.node)).pipe(Effect.orDie)
+
+    const args = (vmid: number, path: string) =>
+      Effect.all([right(validateVmid(vmid)), right(validateAbsolutePath(path))])
+
+    /** Fails with the guest-state error a `pct` failure means, else `CommandFailed`. */
+    const pctFailure = (vmid: number, what: string, r: ExecResult) => {
+      const stopped = notRunning(vmid, r.stderr)
+      if (stopped) return Effect.fail(stopped)
+      return Effect.fail(
+        new CommandFailed({ command: what, exitCode: r.exitCode, stderr: firstLine(r.stderr) || "no output" })
+      )
+    }
+
+    const pctResolve = Effect.fn("GuestFiles.pctResolve")(function*(vmid: number, path: string) {
+      const [v, p] = yield* args(vmid, path)
+      const r = yield* shell.exec(["pct", "exec", v, "--", "readlink", "-f", "--", p])
+      if (r.exitCode === 0 && r.stdout.trim() !== "") return Option.some(r.stdout.replace(/\n$/, ""))
+      if (r.exitCode === 1 && r.stdout === "") return Option.none()
+      return yield* pctFailure(vmid, `pct exec ${v} -- readlink -f`, r)
+    })
+
+    const pctStat = Effect.fn("GuestFiles.pctStat")(function*(vmid: number, path: string) {
+      const [v, p] = yield* args(vmid, path)
+      const r = yield* shell.exec(["pct", "exec", v, "--", "stat", "-c", "%F|%s|%a|%u|%g", "--", p])
+      if (r.exitCode === 0) {
+        const parsed = parseStat(r.stdout)
+        if (parsed) return Option.some(parsed)
+        return yield* new CommandFailed({ command: `pct exec ${v} -- stat`, exitCode: 0, stderr: `unexpected output ${JSON.stringify(r.stdout.slice(0, 200))}` })
+      }
+      if (/No such file or directory/.test(r.stderr)) return Option.none()
+      return yield* pctFailure(vmid, `pct exec ${v} -- stat`, r)
+    })
+
+    const pctRead = Effect.fn("GuestFiles.pctRead")(function*(
+      vmid: number,
+      path: string,
+      opts: { readonly expectedSize: number; readonly offset?: number; readonly length?: number }
+    ) {
+      const [v, p] = yield* args(vmid, path)
+      return yield* Effect.scoped(
+        Effect.gen(function*() {
+          const tmp = yield* shell.tempFile
+          const r = yield* shell.exec(["pct", "pull", v, p, tmp], { timeoutMs: TRANSFER_MS })
+          if (r.exitCode !== 0) return yield* pctFailure(vmid, `pct pull ${v}`, r)
+          const size = yield* shell.fileSize(tmp)
+          if (size !== opts.expectedSize) {
+            if (fileMissing(r.stderr) || fileMissing(r.stdout)) return yield* new FileNotFound({ path })
+            return yield* new CommandFailed({
+              command: `pct pull ${v}`,
+              exitCode: 0,
+              stderr: `copied ${size} bytes of ${opts.expectedSize}${r.stderr ? `: ${firstLine(r.stderr)}` : ""}`
+            })
+          }
+          const offset = opts.offset ?? 0
+          const length = opts.length ?? Math.max(0, size - offset)
+          return yield* shell.readFile(tmp, { offset, length })
+        })
+      )
+    })
+
+    const pctWrite = Effect.fn("GuestFiles.pctWrite")(function*(
+      vmid: number,
+      path: string,
+      content: Uint8Array,
+      opts: PctWriteOptions
+    ) {
+      const [v, p] = yield* args(vmid, path)
+      const mode = yield* right(validateMode(opts.mode))
+      const uid = yield* right(validateId(opts.uid, "uid"))
+      const gid = yield* right(validateId(opts.gid, "gid"))
+      const { dir, name } = splitPath(p)
+      if (name === "") return yield* new InvalidInput({ reason: `${path} names a directory, not a file.`, key: "path" })
+      const guestTmp = `${dir === "/" ? "" : dir}/.${name}.mcp-${randomBytes(6).toString("hex")}`
+      const removeGuestTmp = Effect.ignore(shell.exec(["pct", "exec", v, "--", "rm", "-f", "--", guestTmp]))
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const tmp = yield* shell.tempFile
+          yield* shell.writeFile(tmp, content)
+          const push = yield* shell.exec(
+            ["pct", "push", v, tmp, guestTmp, "--perms", mode, "--user", uid, "--group", gid],
+            { timeoutMs: TRANSFER_MS }
+          )
+          if (push.exitCode !== 0 || fileMissing(push.stderr)) {
+            if (fileMissing(push.stderr)) return yield* new ParentDirectoryMissing({ path })
+            return yield* pctFailure(vmid, `pct push ${v}`, push)
+          }
+          const mv = yield* shell.exec(["pct", "exec", v, "--", "mv", "-f", "--", guestTmp, p])
+          if (mv.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- mv`, mv)
+        })
+      ).pipe(Effect.onError(() => removeGuestTmp))
+      const sum = yield* shell.exec(["pct", "exec", v, "--", "sha256sum", "--", p])
+      if (sum.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- sha256sum`, sum)
+      const actual = sum.stdout.split(/\s+/)[0] ?? ""
+      const expected = sha256(content)
+      if (actual !== expected) return yield* new WriteVerificationFailed({ path, expected, actual })
+      return { sha256: actual }
+    })
+
+    const pctRemove = Effect.fn("GuestFiles.pctRemove")(function*(vmid: number, path: string) {
+      const [v, p] = yield* args(vmid, path)
+      const r = yield* shell.exec(["pct", "exec", v, "--", "rm", "-f", "--", p])
+      if (r.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- rm`, r)
+    })
+
+    /** Maps a failed `qm`/`pvesh` call to the agent, guest or file error it means. */
+    const qmFailure = (vmid: number, path: string | null, what: string, r: ExecResult) => {
+      const unavailable = agentUnavailable(vmid, r.stderr)
+      if (unavailable) return Effect.fail(unavailable)
+      const stopped = notRunning(vmid, r.stderr)
+      if (stopped) return Effect.fail(stopped)
+      if (path !== null && fileMissing(r.stderr)) return Effect.fail(new FileNotFound({ path }))
+      return Effect.fail(new CommandFailed({ command: what, exitCode: r.exitCode, stderr: firstLine(r.stderr) || "no output" }))
+    }
+
+    const ping = (vmid: number, v: string) =>
+      Effect.gen(function*() {
+        const r = yield* shell.exec(["qm", "agent", v, "ping"])
+        if (r.exitCode !== 0) return yield* qmFailure(vmid, null, `qm agent ${v} ping`, r)
+      })
+
+    const qmReadRaw = (vmid: number, v: string, path: string, offset: number, count: number) =>
+      Effect.gen(function*() {
+        const r = yield* shell.exec(
+          [
+            "pvesh", "get", `/nodes/${node}/qemu/${v}/agent/file-read`,
+            "--file", path, "--offset", String(offset), "--count", String(count),
+            "--decode", "0", "--output-format", "json"
+          ],
+          { timeoutMs: TRANSFER_MS, maxOutputBytes: PARSER_MAX_BYTES * 2 }
+        )
+        if (r.exitCode !== 0) return yield* qmFailure(vmid, path, "pvesh get …/agent/file-read", r)
+        const parsed = r.stdoutTruncated ? null : parseFileRead(r.stdout)
+        if (parsed === null) {
+          return yield* new CommandFailed({
+            command: "pvesh get …/agent/file-read",
+            exitCode: 0,
+            stderr: r.stdoutTruncated ? "output too large" : "unexpected agent output"
+          })
+        }
+        return { content: new Uint8Array(parsed.content), eof: !parsed.truncated }
+      })
+
+    const qmRead = Effect.fn("GuestFiles.qmRead")(function*(
+      vmid: number,
+      path: string,
+      opts: { readonly offset: number; readonly count: number }
+    ) {
+      const [v, p] = yield* args(vmid, path)
+      if (!Number.isSafeInteger(opts.offset) || opts.offset < 0) {
+        return yield* new InvalidInput({ reason: "offset must be an integer >= 0.", key: "offset" })
+      }
+      if (!Number.isSafeInteger(opts.count) || opts.count < 1 || opts.count > QM_READ_MAX_BYTES) {
+        return yield* new InvalidInput({ reason: `count must be 1 to ${QM_READ_MAX_BYTES}.`, key: "count" })
+      }
+      yield* ping(vmid, v)
+      return yield* qmReadRaw(vmid, v, p, opts.offset, opts.count)
+    })
+
+    const qmWrite = Effect.fn("GuestFiles.qmWrite")(function*(vmid: number, path: string, content: Uint8Array) {
+      if (content.length > QM_WRITE_MAX_BYTES) {
+        return yield* new ContentTooLarge({
+          bytes: content.length,
+          limit: QM_WRITE_MAX_BYTES,
+          advice: "The guest agent takes at most 46080 bytes per write; fetch the file inside the VM with qm_exec, or split it."
+        })
+      }
+      const [v, p] = yield* args(vmid, path)
+      yield* ping(vmid, v)
+      const b64 = Buffer.from(content).toString("base64")
+      const w = yield* shell.exec(
+        ["pvesh", "create", `/nodes/${node}/qemu/${v}/agent/file-write`, "--file", p, "--content", b64, "--encode", "0"],
+        { timeoutMs: TRANSFER_MS }
+      )
+      if (w.exitCode !== 0) return yield* qmFailure(vmid, null, "pvesh create …/agent/file-write", w)
+      const back = yield* qmReadRaw(vmid, v, p, 0, content.length + 1)
+      const expected = sha256(content)
+      const actual = sha256(back.content)
+      if (actual !== expected) return yield* new WriteVerificationFailed({ path, expected, actual })
+      return { sha256: actual }
+    })
+
+    const qmRemove = Effect.fn("GuestFiles.qmRemove")(function*(vmid: number, path: string) {
+      const [v, p] = yield* args(vmid, path)
+      const r = yield* shell.exec(["qm", "guest", "exec", v, "--timeout", "30", "--", "rm", "-f", "--", p], {
+        timeoutMs: 30_000,
+        nested: true
+      })
+      if (r.exitCode !== 0) return yield* qmFailure(vmid, null, `qm guest exec ${v} -- rm`, r)
+      const json = parseQmExec(r.stdout)
+      if (json === null || !json.exited || json.exitcode !== 0) {
+        return yield* new CommandFailed({
+          command: `qm guest exec ${v} -- rm -f`,
+          exitCode: json?.exitcode ?? null,
+          stderr: json?.errData || "the agent did not report success"
+        })
+      }
+    })
+
+    return GuestFiles.of({ pctResolve, pctStat, pctRead, pctWrite, pctRemove, qmRead, qmWrite, qmRemove })
+  })
+
+/** `GuestFiles` for a fixed node name on a `NodeShell` provided elsewhere. */
+export const layerWithNode = (node: string): Layer.Layer<GuestFiles, never, NodeShell> =>
+  Layer.effect(GuestFiles, make({ node }))
+
+/** `GuestFiles` taking the node name from `PveApi` (which exists at every tier). */
+export const layerFromSsh: Layer.Layer<GuestFiles, never, NodeShell | PveApi> = Layer.effect(
+  GuestFiles,
+  Effect.flatMap(PveApi, (api) => make({ node: api.node }))
+)
+
+/** `GuestFiles` plus `NodeShell` and their own connection from plain options. */
+export const layer = (options: Ssh.SshOptions & { readonly node: string }) =>
+  layerWithNode(options.node).pipe(Layer.provideMerge(NodeShellLive.layerFromSsh), Layer.provideMerge(Ssh.layer(options)))
+
+/** `GuestFiles` plus `NodeShell` on the shared connection from the environment (node name from `PveApi`). */
+export const layerConfig = layerFromSsh.pipe(
+  Layer.provideMerge(NodeShellLive.layerFromSsh),
+  Layer.provideMerge(Ssh.layerConfig)
+)
