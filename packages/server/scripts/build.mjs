@@ -27,7 +27,9 @@ export const bundleOptions = {
   legalComments: "none",
   logLevel: "warning",
   banner: {
-    js: "import { createRequire as __homelabCreateRequire } from 'node:module'; const require = __homelabCreateRequire(import.meta.url);"
+    js:
+      "import { createRequire as __homelabCreateRequire } from 'node:module'; import { fileURLToPath as __homelabToPath } from 'node:url'; import { dirname as __homelabDirname } from 'node:path'; " +
+      "const require = __homelabCreateRequire(import.meta.url); const __filename = __homelabToPath(import.meta.url); const __dirname = __homelabDirname(__filename);"
   },
   // Optional native accelerators of ssh2; the pure-JS fallbacks are used.
   external: ["cpu-features", "*.node"]

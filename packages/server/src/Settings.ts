@@ -98,7 +98,11 @@ export const formatConfigError = (error: ConfigError.ConfigError): string => {
         walk(e.right)
         return
       case "MissingData":
-        lines.push(`${e.path.join("_")} is not set (${e.message}); run \`homelab-mcp doctor\``)
+        lines.push(
+          e.message.startsWith("is not set")
+            ? `${e.path.join("_")} ${e.message}`
+            : `${e.path.join("_")} is not set (${e.message}); run \`homelab-mcp doctor\``
+        )
         return
       case "InvalidData":
         lines.push(`${e.path.join("_")}: ${e.message}`)

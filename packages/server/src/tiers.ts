@@ -1,0 +1,110 @@
+/**
+ * The tier-shaped composition root (architecture.md, style §3.1): each tier is one closed Layer built
+ * from `layerConfig` of exactly its capabilities, paired with its toolkit. The tier comes from the pure
+ * `Tier.resolve` (Settings); nothing raises it later. At observe and operate no SSH client, key, backup
+ * writer or history repository is built.
+ */
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { ApiError, AuditUnavailable } from "@homelab-mcp/core/Errors"
+import type * as Tier from "@homelab-mcp/core/Tier"
+import type * as Tool from "@homelab-mcp/core/Tool"
+import { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
+import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
+import * as AuditLogJsonl from "@homelab-mcp/transport/AuditLogJsonl"
+import * as CensusStoreFs from "@homelab-mcp/transport/CensusStoreFs"
+import * as PveApiLive from "@homelab-mcp/transport/PveApi"
+import * as TasksLive from "@homelab-mcp/transport/Tasks"
+import { version } from "./BuildInfo.js"
+import type { ObserveLayerCaps, OperateLayerCaps, RequestCaps } from "./Capabilities.js"
+import * as Mcp from "./Mcp.js"
+import type { Settings } from "./Settings.js"
+import { companionTools, observeTools, operateTools, rootTools } from "./toolkits.js"
+
+/** Why a tier could not be built at startup. */
+export type StartupError = ApiError | AuditUnavailable | ConfigError.ConfigError
+
+/** What the audit log stamps on every record. */
+export interface TierIdentity {
+  readonly tier: Tier.Tier
+}
+
+/** `ServerInfo` from the active tier, `SSH_HOST` (if set) or the API host, and the build version. */
+const serverInfoLayer = (tier: Tier.Tier): Layer.Layer<ServerInfo, ConfigError.ConfigError, PveApi> =>
+  Layer.effect(
+    ServerInfo,
+    Effect.gen(function* () {
+      const api = yield* PveApi
+      const sshHost = yield* Config.option(Config.string("SSH_HOST"))
+      const host = Option.getOrElse(
+        Option.filter(sshHost, (h) => h.trim() !== ""),
+        () => api.host
+      )
+      return { tier, host: host === "" ? null : host, version }
+    })
+  )
+
+/** The observe tier: PVE API, audit log, census store, server identity; closed (no requirements). */
+export const ObserveLive = (identity: TierIdentity): Layer.Layer<ObserveLayerCaps, StartupError> =>
+  Layer.mergeAll(
+    AuditLogJsonl.layerConfig({ tier: identity.tier, rootTier: identity.tier === "root", serverVersion: version }),
+    CensusStoreFs.layerConfig,
+    serverInfoLayer(identity.tier)
+  ).pipe(Layer.provideMerge(PveApiLive.layerConfig))
+
+/** The operate tier: observe plus task following for power actions. */
+export const OperateLive = (identity: TierIdentity): Layer.Layer<OperateLayerCaps, StartupError> =>
+  TasksLive.layerConfig.pipe(Layer.provideMerge(ObserveLive(identity)))
+
+/** A running MCP server for the tier and what the startup banner names. */
+export interface Served {
+  readonly server: Server
+  readonly tier: Tier.Tier
+  readonly node: string
+  readonly host: string
+  readonly toolCount: number
+  readonly notes: ReadonlyArray<string>
+}
+
+const serveWith = <Caps, E>(
+  tools: ReadonlyArray<Tool.AnyTool<Caps | RequestCaps>>,
+  layer: Layer.Layer<Caps, E>,
+  options: Mcp.Options,
+  notes: ReadonlyArray<string>
+): Effect.Effect<Served, E, Scope.Scope> =>
+  Effect.gen(function* () {
+    const context = yield* Layer.build(layer)
+    const server = yield* Effect.provide(Mcp.make(tools, options), context)
+    const api = Context.get(context as unknown as Context.Context<PveApi>, PveApi)
+    return { server, tier: options.tier, node: api.node, host: api.host, toolCount: tools.length, notes }
+  })
+
+/** Builds the tier's closed layer for the scope and an MCP server registering exactly the tier's tools. */
+export const serve = (settings: Settings): Effect.Effect<Served, StartupError, Scope.Scope> => {
+  const options: Mcp.Options = {
+    name: "homelab-mcp",
+    version,
+    tier: settings.tier,
+    elicit: settings.elicit,
+    elicitTimeoutMs: settings.elicitTimeoutMs
+  }
+  const identity = { tier: settings.tier }
+  switch (settings.tier) {
+    case "observe":
+      return serveWith<ObserveLayerCaps, StartupError>(observeTools, ObserveLive(identity), options, settings.notes)
+    case "operate":
+      return serveWith<OperateLayerCaps, StartupError>(operateTools, OperateLive(identity), options, settings.notes)
+    case "companion":
+    case "root":
+      return serveWith<OperateLayerCaps, StartupError>(settings.tier === "root" ? rootTools : companionTools, OperateLive(identity), options, [
+        ...settings.notes,
+        `the ${settings.tier} tools (SSH, files, snapshots, history) are not part of this build; serving the operate tools`
+      ])
+  }
+}
