@@ -1,0 +1,454 @@
+/**
+ * @internal The AST walk behind `classify` (guardrails.md §1). Every simple command anywhere in the
+ * script (lists, pipelines, compound commands, function bodies, substitutions, nested shells) is
+ * normalized (quotes evaluated, assignment prefixes dropped, wrappers peeled, program basename) and
+ * checked against the rule tables in `rules.ts`. Findings accumulate; the most severe wins.
+ */
+import * as Rules from "./rules.js"
+import {
+  collectSubstitutions,
+  DYN,
+  evalWord,
+  isDynamic,
+  isGlob,
+  list,
+  type Node,
+  nodeType,
+  parseScript,
+  show,
+  fieldRegex,
+  walkNodes,
+  wordHasExpansion
+} from "./shell.js"
+import { WRAPPERS, type Peel } from "./wrappers.js"
+
+export type Severity = "deny" | "confirm"
+
+export interface Finding {
+  readonly severity: Severity
+  readonly reason: string
+  readonly protected?: boolean
+}
+
+export interface ExtraRule {
+  readonly severity: Severity
+  readonly program: string
+  readonly words: ReadonlyArray<string>
+  readonly source: string
+}
+
+export interface AnalyzeOptions {
+  readonly context: "host" | "guest"
+  readonly extra: ReadonlyArray<ExtraRule>
+  readonly cwd: string | undefined
+}
+
+export const MAX_DEPTH = 8
+export const UNPARSEABLE = "could not be parsed; simplify the command"
+
+/** What a command's standard input is. */
+export type Stdin =
+  | { readonly kind: "none" }
+  | { readonly kind: "pipe" }
+  | { readonly kind: "file"; readonly target: string }
+  | { readonly kind: "script"; readonly text: string | null }
+
+const NO_STDIN: Stdin = { kind: "none" }
+
+/** Shared accumulator plus per-scope state (cwd, variables, functions). */
+export class Scope {
+  constructor(
+    readonly out: { findings: Array<Finding>; heavy: Array<string> },
+    readonly opts: AnalyzeOptions,
+    public cwd: string | undefined,
+    readonly vars: Map<string, string | null>,
+    readonly funcs: Map<string, Node>,
+    readonly callStack: ReadonlyArray<string>,
+    readonly depth: number
+  ) {}
+
+  static root(opts: AnalyzeOptions): Scope {
+    return new Scope({ findings: [], heavy: [] }, opts, opts.cwd, new Map(), new Map(), [], 0)
+  }
+
+  /** A subshell: cwd and variables are copied and do not leak back. */
+  sub(): Scope {
+    return new Scope(this.out, this.opts, this.cwd, new Map(this.vars), this.funcs, this.callStack, this.depth)
+  }
+
+  nested(): Scope {
+    return new Scope(this.out, this.opts, this.cwd, new Map(this.vars), this.funcs, this.callStack, this.depth + 1)
+  }
+
+  calling(name: string): Scope {
+    return new Scope(this.out, this.opts, this.cwd, this.vars, this.funcs, [...this.callStack, name], this.depth)
+  }
+
+  get host(): boolean {
+    return this.opts.context === "host"
+  }
+
+  add(severity: Severity, reason: string, isProtected = false): void {
+    if (this.out.findings.some((f) => f.reason === reason && f.severity === severity)) return
+    this.out.findings.push(isProtected ? { severity, reason, protected: true } : { severity, reason })
+  }
+
+  heavy(reason: string): void {
+    if (!this.out.heavy.includes(reason)) this.out.heavy.push(reason)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scripts and statements
+// ---------------------------------------------------------------------------------------------------
+
+/** Parses and walks a script at the scope's depth; parse failures are deny. */
+export const analyzeScript = (src: string, scope: Scope, label?: string): void => {
+  if (scope.depth > MAX_DEPTH) {
+    scope.add("deny", `shells nested deeper than ${MAX_DEPTH} levels`)
+    return
+  }
+  const parsed = parseScript(src)
+  if (!parsed.ok) {
+    scope.add("deny", label === undefined ? UNPARSEABLE : `${label}: ${UNPARSEABLE}`)
+    return
+  }
+  walkStmts(list(parsed.file.Stmts), scope)
+}
+
+/** A script string handed to a nested shell (`bash -c`, `su -c`, heredoc to a shell…). */
+const nestedScript = (text: string | null, scope: Scope, label: string): void => {
+  if (text === null || isDynamic(text)) {
+    scope.add("confirm", `${label} runs code only known at run time`)
+    return
+  }
+  analyzeScript(show(text), scope.nested(), label)
+}
+
+const walkStmts = (stmts: ReadonlyArray<Node>, scope: Scope): void => {
+  for (const s of stmts) walkStmt(s, scope, NO_STDIN)
+}
+
+const substitutions = (node: Node, scope: Scope): void => {
+  for (const s of collectSubstitutions(node)) walkStmts(s.stmts, scope.sub())
+}
+
+const REDIR_WRITE = new Set([54, 55, 57, 60, 64, 65]) // > >> <> >| &> &>>
+const REDIR_DUP_OUT = 59 // >&
+const REDIR_IN = 56 // <
+const REDIR_HEREDOC = new Set([61, 62]) // << <<-
+const REDIR_HERESTRING = 63 // <<<
+
+const heredocText = (r: Node): string | null => {
+  const parts = list(r.Hdoc?.Parts)
+  let text = ""
+  for (const p of parts) {
+    if (nodeType(p) !== "Lit") return null
+    text += String(p.Value)
+  }
+  return text
+}
+
+const walkStmt = (stmt: Node, scope: Scope, pipedIn: Stdin): void => {
+  let stdin: Stdin = pipedIn
+  for (const r of list(stmt.Redirs)) {
+    substitutions(r.Word, scope)
+    if (r.Hdoc) substitutions(r.Hdoc, scope)
+    const op = Number(r.Op)
+    if (REDIR_WRITE.has(op) || op === REDIR_DUP_OUT) {
+      for (const f of evalWord(r.Word, scope.vars)) {
+        if (op === REDIR_DUP_OUT && /^(\d+|-)$/.test(f)) continue
+        Rules.checkWrite(f, scope, `redirect to ${show(f)}`)
+      }
+    } else if (op === REDIR_IN) {
+      const f = evalWord(r.Word, scope.vars)[0] ?? ""
+      stdin = { kind: "file", target: f }
+    } else if (REDIR_HEREDOC.has(op)) {
+      stdin = { kind: "script", text: heredocText(r) }
+    } else if (op === REDIR_HERESTRING) {
+      const fs = evalWord(r.Word, scope.vars)
+      const text = fs.join(" ")
+      stdin = { kind: "script", text: isDynamic(text) ? null : `${text}\n` }
+    }
+  }
+  walkCommand(stmt.Cmd, scope, stdin)
+}
+
+const walkCommand = (cmd: Node, scope: Scope, stdin: Stdin): void => {
+  if (cmd === null || cmd === undefined) return
+  const t = nodeType(cmd)
+  switch (t) {
+    case "CallExpr":
+      return walkCall(cmd, scope, stdin)
+    case "BinaryCmd": {
+      const op = Number(cmd.Op)
+      if (op === 12 || op === 13) {
+        // pipeline: each side runs in a subshell
+        walkStmt(cmd.X, scope.sub(), stdin)
+        walkStmt(cmd.Y, scope.sub(), { kind: "pipe" })
+      } else {
+        walkStmt(cmd.X, scope, stdin)
+        walkStmt(cmd.Y, scope, NO_STDIN)
+      }
+      return
+    }
+    case "Subshell": {
+      const sub = scope.sub()
+      for (const s of list(cmd.Stmts)) walkStmt(s, sub, stdin)
+      return
+    }
+    case "Block":
+      for (const s of list(cmd.Stmts)) walkStmt(s, scope, stdin)
+      return
+    case "IfClause":
+      walkStmts(list(cmd.Cond), scope)
+      walkStmts(list(cmd.Then), scope)
+      if (cmd.Else) walkCommand(cmd.Else, scope, NO_STDIN)
+      return
+    case "WhileClause":
+      walkStmts(list(cmd.Cond), scope)
+      walkStmts(list(cmd.Do), scope)
+      return
+    case "ForClause": {
+      substitutions(cmd.Loop, scope)
+      const name = cmd.Loop?.Name?.Value
+      if (typeof name === "string") scope.vars.set(name, null)
+      walkStmts(list(cmd.Do), scope)
+      return
+    }
+    case "CaseClause":
+      substitutions(cmd.Word, scope)
+      for (const item of list(cmd.Items)) {
+        for (const p of list(item.Patterns)) substitutions(p, scope)
+        walkStmts(list(item.Stmts), scope)
+      }
+      return
+    case "FuncDecl": {
+      const name = String(cmd.Name?.Value ?? "")
+      scope.funcs.set(name, cmd.Body)
+      checkForkBombFunc(name, cmd.Body, scope)
+      walkStmt(cmd.Body, scope.calling(name).sub(), NO_STDIN)
+      return
+    }
+    case "DeclClause": {
+      for (const a of list(cmd.Args)) {
+        substitutions(a, scope)
+        const name = a.Name?.Value
+        if (typeof name === "string" && !a.Naked) trackAssign(a, scope)
+      }
+      return
+    }
+    case "TimeClause":
+    case "CoprocClause":
+      if (cmd.Stmt) walkStmt(cmd.Stmt, t === "CoprocClause" ? scope.sub() : scope, stdin)
+      return
+    default:
+      // ArithmCmd, TestClause, LetClause and anything newer: only their substitutions run code
+      substitutions(cmd, scope)
+  }
+}
+
+const trackAssign = (a: Node, scope: Scope): void => {
+  const name = a.Name?.Value
+  if (typeof name !== "string") return
+  if (a.Append || a.Array || a.Index || !a.Value) {
+    scope.vars.set(name, a.Value || a.Array ? null : "")
+    return
+  }
+  const fields = evalWord(a.Value, scope.vars)
+  const v = fields.join(" ")
+  scope.vars.set(name, fields.length === 1 && !isDynamic(v) && !isGlob(v) ? v : null)
+}
+
+const walkCall = (call: Node, scope: Scope, stdin: Stdin): void => {
+  const assigns = list(call.Assigns)
+  const args = list(call.Args)
+  for (const a of assigns) substitutions(a, scope)
+  for (const w of args) substitutions(w, scope)
+  if (args.length === 0) {
+    for (const a of assigns) trackAssign(a, scope)
+    return
+  }
+  const argv = args.flatMap((w) => evalWord(w, scope.vars))
+  if (wordHasExpansion(args[0]) && !isDynamic(argv[0] ?? "")) {
+    scope.add("confirm", `the program name is an expansion (resolved here to ${show(argv[0] ?? "")})`)
+  }
+  analyzeArgv(argv, scope, stdin, false)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Simple commands
+// ---------------------------------------------------------------------------------------------------
+
+/** Basename after lexical normalization; `mkfs.ext4` → `mkfs`, `fsck.xfs` → `fsck`. */
+export const programName = (field: string): string => {
+  const base = field.split("/").filter((s) => s.length > 0 && s !== "." && s !== "..").pop() ?? field
+  const dot = base.indexOf(".")
+  if (dot > 0) {
+    const head = base.slice(0, dot)
+    if (head === "mkfs" || head === "fsck") return head
+  }
+  return base
+}
+
+const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "rbash", "lksh", "posh", "yash"])
+const INTERPRETERS = /^(python[0-9.]*|perl|ruby|node|nodejs|php[0-9.]*|lua[0-9.]*)$/
+
+export const analyzeArgv = (argv: ReadonlyArray<string>, scope: Scope, stdin: Stdin, stdinArgs: boolean): void => {
+  if (argv.length === 0) return
+  const raw = argv[0]!
+  const args = argv.slice(1)
+  if (isDynamic(raw)) {
+    scope.add("confirm", `the program name (${show(raw)}) is only known at run time`)
+    return
+  }
+  const name = programName(raw)
+  if (isGlob(name)) {
+    const re = fieldRegex(name)
+    const matches = Rules.KNOWN_PROGRAMS.filter((p) => re.test(p))
+    scope.add("confirm", `the program name ${show(raw)} is a glob pattern`)
+    for (const m of matches) analyzeArgv([m, ...args], scope, stdin, stdinArgs)
+    return
+  }
+  Rules.checkExtra(name, args, scope)
+
+  const fn = scope.funcs.get(name)
+  if (fn !== undefined && raw === name) {
+    if (!scope.callStack.includes(name)) walkStmt(fn, scope.calling(name), stdin)
+    return
+  }
+
+  const wrapper = WRAPPERS.get(name)
+  if (wrapper !== undefined) {
+    if (name === "exec" && args.length === 0) return
+    return followPeel(wrapper(args), scope, stdin, stdinArgs || name === "xargs", name)
+  }
+
+  if (SHELLS.has(name)) return shell(name, args, scope, stdin, stdinArgs)
+  if (name === "eval") {
+    scope.add("confirm", "eval runs code built at run time")
+    if (args.length > 0) nestedScript(args.join(" "), scope, "eval")
+    return
+  }
+  if (name === "source" || name === ".") {
+    const file = args[0]
+    if (file === undefined) return
+    if (isDynamic(file)) scope.add("confirm", `${name} of a file only known at run time (${show(file)})`)
+    else if ((file === "/dev/stdin" || file === "-" || file === "/proc/self/fd/0") && stdin.kind !== "none") {
+      scope.add("confirm", `${name} reads a script from standard input`)
+    }
+    return
+  }
+  if (INTERPRETERS.test(name) && stdin.kind === "pipe" && args.every((a) => a.startsWith("-") && a !== "-c" && a !== "-e")) {
+    scope.add("confirm", `pipes into the ${name} interpreter`)
+  }
+  if (name === "find") return Rules.find(args, scope, (argv2) => analyzeArgv(argv2, scope.sub(), NO_STDIN, false))
+  if (name === "cd" || name === "pushd") {
+    const target = args.filter((a) => !a.startsWith("-") || a === "-")[0]
+    scope.cwd = Rules.changeDir(scope.cwd, target)
+    return
+  }
+  Rules.apply(name, args, scope, stdin)
+}
+
+const followPeel = (peel: Peel, scope: Scope, stdin: Stdin, stdinArgs: boolean, wrapper: string): void => {
+  switch (peel.kind) {
+    case "none":
+      return
+    case "script":
+      return nestedScript(peel.text, scope, peel.label)
+    case "many":
+      for (const p of peel.items) followPeel(p, scope, stdin, stdinArgs, wrapper)
+      return
+    case "argv": {
+      let target = scope
+      if (peel.cwd !== undefined) {
+        target = scope.sub()
+        target.cwd = Rules.changeDir(scope.cwd, peel.cwd)
+      }
+      // `sudo VAR=value cmd` sets variables; other wrappers would fail to exec such a word, so
+      // skipping it can only make the result stricter
+      let i = 0
+      while (i < peel.argv.length - 1 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(peel.argv[i]!)) i++
+      return analyzeArgv(peel.argv.slice(i), target, stdin, stdinArgs || peel.stdinArgs === true)
+    }
+  }
+}
+
+/** `sh|bash|… -c string`, a script file, or a shell reading its standard input. */
+const shell = (name: string, args: ReadonlyArray<string>, scope: Scope, stdin: Stdin, stdinArgs: boolean): void => {
+  let hasC = false
+  let readsStdin = false
+  let i = 0
+  for (; i < args.length; i++) {
+    const a = args[i]!
+    if (a === "--" || a === "-") {
+      i++
+      break
+    }
+    if (a.startsWith("--")) {
+      if (a === "--rcfile" || a === "--init-file") i++
+      continue
+    }
+    if ((a.startsWith("-") || a.startsWith("+")) && a.length > 1) {
+      const letters = a.slice(1)
+      if (letters.includes("c")) hasC = true
+      if (letters.includes("s")) readsStdin = true
+      if (letters.includes("o") || letters.includes("O")) i++
+      continue
+    }
+    break
+  }
+  const operands = args.slice(i)
+  if (hasC) {
+    const script = operands[0]
+    if (script !== undefined) nestedScript(script, scope, `${name} -c`)
+    return
+  }
+  if (operands.length > 0 && !readsStdin) {
+    const file = operands[0]!
+    if (isDynamic(file)) scope.add("confirm", `${name} runs a script only known at run time (${show(file)})`)
+    return
+  }
+  switch (stdin.kind) {
+    case "pipe":
+      scope.add("confirm", `pipes into a shell (${name})`)
+      return
+    case "file":
+      scope.add("confirm", `feeds a file into a shell (${name} < ${show(stdin.target)})`)
+      return
+    case "script":
+      nestedScript(stdin.text, scope, `${name} heredoc`)
+      return
+    case "none":
+      if (stdinArgs) scope.add("confirm", `${name} runs code only known at run time`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Fork bombs
+// ---------------------------------------------------------------------------------------------------
+
+const callsName = (node: Node, name: string): boolean => {
+  let found = false
+  walkNodes(node, (n) => {
+    if (found || nodeType(n) !== "CallExpr") return
+    const first = list(n.Args)[0]
+    if (first !== undefined && evalWord(first, new Map())[0] === name) found = true
+  })
+  return found
+}
+
+const checkForkBombFunc = (name: string, body: Node, scope: Scope): void => {
+  let bomb = false
+  walkNodes(body, (n) => {
+    if (bomb || nodeType(n) !== "Stmt") return
+    const cmd = n.Cmd
+    const isPipe = nodeType(cmd) === "BinaryCmd" && (Number(cmd.Op) === 12 || Number(cmd.Op) === 13)
+    if ((n.Background || isPipe) && callsName(cmd, name)) bomb = true
+  })
+  if (bomb) scope.add("deny", `fork bomb: function ${name} calls itself in a background or pipeline`)
+}
+
+export const argvOf = (argv: ReadonlyArray<string>): string => argv.map(show).join(" ")
+export { DYN }

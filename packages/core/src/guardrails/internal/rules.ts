@@ -1,0 +1,630 @@
+/**
+ * @internal Rule tables of guardrails.md §1.2–§1.4 and the heavy annotation, applied to one normalized
+ * simple command (program basename + evaluated argument fields). Paths are judged on patterns resolved
+ * against the tracked cwd (see pathPattern.ts).
+ */
+import type { Scope, Stdin } from "./analyze.js"
+import { hasLong, hasShort, parseArgs } from "./args.js"
+import { ancestorOrEqual, type Match, type PathPattern, resolvePattern, underOrEqual } from "./pathPattern.js"
+import { DYN, fieldMatches, fieldRegex, isDynamic, isGlob, show } from "./shell.js"
+
+export const PVE = "/etc/pve"
+
+/** Top-level system directories (guardrails.md §1.3). */
+export const SYSTEM_DIRS = ["bin", "boot", "dev", "etc", "home", "lib", "lib64", "opt", "root", "sbin", "srv", "usr", "var"] as const
+
+const KERNEL_TARGETS = ["/proc/sysrq-trigger", "/dev/mem", "/dev/kmem", "/dev/port"]
+
+/** Program names with rules; a globbed program name is checked against these. */
+export const KNOWN_PROGRAMS = [
+  "reboot", "shutdown", "halt", "poweroff", "init", "telinit", "systemctl", "service", "kexec",
+  "rm", "rmdir", "unlink", "shred", "truncate", "mv", "cp", "install", "rsync", "dd", "sed", "perl", "tee", "ln",
+  "chmod", "chown", "chgrp", "find", "mkfs", "mke2fs", "mkswap", "wipefs", "sgdisk", "blkdiscard",
+  "pvecm", "pveum", "pvesh", "qm", "pct", "zpool", "zfs", "vgremove", "pvremove", "pvesm", "lvremove", "lvreduce",
+  "umount", "fsck", "e2fsck", "xfs_repair", "apt", "apt-get", "aptitude", "dpkg", "kill", "killall5", "pkill",
+  "ifdown", "ifreload", "ip", "iptables", "ip6tables", "nft", "vzdump", "qmrestore", "ifconfig"
+]
+
+// ---------------------------------------------------------------------------------------------------
+// Path checks
+// ---------------------------------------------------------------------------------------------------
+
+const pathOf = (field: string, scope: Scope): PathPattern => resolvePattern(field, scope.cwd)
+
+const DEVICE_SAMPLES = ["sda", "sdb1", "nvme0n1", "nvme0n1p1", "vda", "vdb2", "xvda", "hda", "mmcblk0", "mmcblk0p1", "dm-0", "md0", "md127", "zd0", "zd16p1"]
+const DEVICE_PREFIX = /^(sd|nvme|vd|xvd|hd|mmcblk|dm-|md|zd)/
+const DEVICE_DIRS = ["mapper", "zvol", "pve", "disk"]
+
+/** Does the pattern name a block device (guardrails.md §1.3)? */
+export const blockDevice = (p: PathPattern): Match => {
+  if (p.kind !== "abs") return p.kind === "unknown" ? "maybe" : "no"
+  const [d, name] = p.segs
+  if (d === undefined) return p.open ? "maybe" : "no"
+  if (!fieldMatches(d, "dev")) return "no"
+  if (name === undefined) return p.open ? "maybe" : "no"
+  if (isGlob(name)) {
+    const re = fieldRegex(name)
+    if (DEVICE_SAMPLES.some((s) => re.test(s))) return "yes"
+    if (DEVICE_DIRS.some((s) => re.test(s)) && (p.segs.length >= 3 || p.open)) return "yes"
+    return "no"
+  }
+  if (DEVICE_PREFIX.test(name)) return "yes"
+  if (DEVICE_DIRS.includes(name)) return p.segs.length >= 3 ? "yes" : p.open ? "maybe" : "no"
+  return "no"
+}
+
+const isUnderDev = (p: PathPattern): boolean => p.kind === "abs" && p.segs.length >= 1 && fieldMatches(p.segs[0]!, "dev")
+
+const kernelTarget = (p: PathPattern): string | undefined => {
+  if (p.kind !== "abs" || p.open) return undefined
+  return KERNEL_TARGETS.find((t) => {
+    const segs = t.split("/").filter(Boolean)
+    return segs.length === p.segs.length && segs.every((s, i) => fieldMatches(p.segs[i]!, s))
+  })
+}
+
+/** `/`, `/*` or a top-level system dir (recursive operations there are deny). */
+export const systemTarget = (p: PathPattern): Match => {
+  if (p.kind === "unknown") return "maybe"
+  if (p.kind === "relative") return "no"
+  if (p.segs.length === 0) return p.open ? "maybe" : "yes"
+  if (p.segs.length === 1 && SYSTEM_DIRS.some((d) => fieldMatches(p.segs[0]!, d))) return p.open ? "maybe" : "yes"
+  return "no"
+}
+
+/** A direct child of a top-level system dir (`/var/lib`): recursive deletes there are confirm. */
+const broadTarget = (p: PathPattern): Match => {
+  if (p.kind !== "abs") return "no"
+  if (p.segs.length === 2 && SYSTEM_DIRS.some((d) => fieldMatches(p.segs[0]!, d))) return p.open ? "maybe" : "yes"
+  return "no"
+}
+
+const protectedFinding = (scope: Scope, m: Match, what: string, p: PathPattern): void => {
+  if (m === "yes") scope.add("deny", `${what} under ${PVE} (protected)`, true)
+  else if (m === "maybe" && p.kind === "abs") scope.add("confirm", `${what} may land under ${PVE}; the path is only known at run time`)
+}
+
+/** Any write (redirect, tee, dd of=, cp/mv/install/rsync destination, in-place edit, chmod…). */
+export const checkWrite = (field: string, scope: Scope, what: string): void => {
+  const p = pathOf(field, scope)
+  if (scope.host) protectedFinding(scope, underOrEqual(p, PVE), what, p)
+  const k = kernelTarget(p)
+  if (k !== undefined) scope.add("deny", `${what}: writes to ${k}`)
+  const dev = blockDevice(p)
+  if (dev === "yes") scope.add("deny", `${what}: writes to the block device ${show(field)}`)
+  else if (dev === "maybe" && p.kind === "abs") scope.add("confirm", `${what}: may write to a block device; the path is only known at run time`)
+}
+
+/** A removal (or move-away) of `field`; recursive removals are judged against the system dirs too. */
+const checkRemove = (field: string, scope: Scope, what: string, recursive: boolean): void => {
+  const p = pathOf(field, scope)
+  const sys = recursive ? systemTarget(p) : "no"
+  if (scope.host) {
+    let m = underOrEqual(p, PVE)
+    // removing an ancestor of /etc/pve removes it too (/ and /etc are also system dirs, reported below)
+    if (recursive && m === "no" && sys !== "yes") m = ancestorOrEqual(p, PVE) === "yes" ? "yes" : m
+    protectedFinding(scope, m, what, p)
+  }
+  if (!recursive) return
+  if (sys === "yes") scope.add("deny", `${what}: recursive delete of ${showPath(p)} (a top-level system directory)`)
+  else if (sys === "maybe") scope.add("confirm", `${what}: recursive delete of a path only known at run time`)
+  else {
+    const broad = broadTarget(p)
+    if (broad === "yes") scope.add("confirm", `${what}: recursive delete of ${showPath(p)} (directly under a top-level system directory)`)
+    else if (broad === "maybe") scope.add("confirm", `${what}: recursive delete under ${showPath(p)}; the path is only known at run time`)
+  }
+}
+
+const showPath = (p: PathPattern): string =>
+  p.kind === "abs" ? `/${p.segs.map(show).join("/")}${p.open ? "…" : ""}` : p.kind === "unknown" ? "a run-time path" : "a relative path"
+
+/** Lexical `cd`: absolute and relative literal targets are tracked; anything else makes the cwd unknown. */
+export const changeDir = (cwd: string | undefined, target: string | undefined): string | undefined => {
+  if (target === undefined || target === "" ) return "/root"
+  if (target === "-" || isDynamic(target) || isGlob(target)) return undefined
+  let base: string
+  if (target.startsWith("/")) base = target
+  else if (cwd !== undefined) base = `${cwd}/${target}`
+  else return undefined
+  const segs: Array<string> = []
+  for (const s of base.split("/")) {
+    if (s === "" || s === ".") continue
+    if (s === "..") segs.pop()
+    else segs.push(s)
+  }
+  return `/${segs.join("/")}`
+}
+
+const basename = (f: string): string => f.split("/").filter(Boolean).pop() ?? f
+
+const joinPath = (dir: string, name: string): string => `${dir.replace(/\/+$/, "")}/${name}`
+
+/** Destination writes of cp/mv/install/ln/rsync: the destination and `dest/basename(source)`. */
+const checkDestination = (dest: string, sources: ReadonlyArray<string>, scope: Scope, what: string): void => {
+  checkWrite(dest, scope, what)
+  for (const s of sources) {
+    if (isDynamic(s)) continue
+    checkWrite(joinPath(dest, basename(s)), scope, what)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// find
+// ---------------------------------------------------------------------------------------------------
+
+const FIND_UNFILTERED = new Set(["-maxdepth", "-mindepth", "-depth", "-d", "-xdev", "-mount", "-print", "-print0", "-delete", "-ignore_readdir_race", "-noleaf", "-follow", "-H", "-L", "-P", "-O0", "-O1", "-O2", "-O3"])
+const FIND_REMOVERS = new Set(["rm", "rmdir", "unlink", "shred", "truncate"])
+
+/** `find`: `-exec/-execdir/-ok/-okdir` commands are classified with `{}` standing for a found path. */
+export const find = (args: ReadonlyArray<string>, scope: Scope, run: (argv: ReadonlyArray<string>) => void): void => {
+  let i = 0
+  while (i < args.length && ["-H", "-L", "-P"].includes(args[i]!)) i++
+  if (i < args.length && /^-O\d$/.test(args[i]!)) i++
+  if (i < args.length && args[i] === "-D") i += 2
+  const starts: Array<string> = []
+  while (i < args.length && !args[i]!.startsWith("-") && args[i] !== "(" && args[i] !== "!" && args[i] !== ",") starts.push(args[i++]!)
+  if (starts.length === 0) starts.push(".")
+  let filtered = false
+  let deletes = false
+  const execs: Array<Array<string>> = []
+  for (; i < args.length; i++) {
+    const a = args[i]!
+    if (a === "-exec" || a === "-execdir" || a === "-ok" || a === "-okdir") {
+      const cmd: Array<string> = []
+      i++
+      while (i < args.length && args[i] !== ";" && args[i] !== "+") cmd.push(args[i++]!)
+      execs.push(cmd)
+      continue
+    }
+    if (a === "-delete") deletes = true
+    else if (a.startsWith("-") && !FIND_UNFILTERED.has(a)) filtered = true
+  }
+  for (const start of starts) {
+    const p = pathOf(start, scope)
+    const sys = systemTarget(p)
+    if (p.kind === "abs" && p.segs.length === 0 && !p.open) scope.heavy("find / (walks the whole filesystem)")
+    const removes = deletes || execs.some((c) => c.length > 0 && FIND_REMOVERS.has(basename(c[0]!)))
+    if (removes && sys === "yes") scope.add("deny", `find ${showPath(p)} with -delete/-exec rm (deletes across a top-level system directory)`)
+    if (deletes) {
+      if (filtered) checkRemove(joinPath(start, DYN), scope, "find -delete", false)
+      else checkRemove(start, scope, "find -delete", true)
+    }
+    for (const cmd of execs) {
+      if (cmd.length === 0) continue
+      run(cmd.map((c) => c.split("{}").join(joinPath(start, DYN))))
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Program rules
+// ---------------------------------------------------------------------------------------------------
+
+const POWER_VERBS = new Set(["reboot", "poweroff", "halt", "kexec", "rescue", "emergency", "isolate", "soft-reboot", "suspend", "hibernate", "hybrid-sleep", "suspend-then-hibernate", "default"])
+const POWER_TARGETS = /^(reboot|poweroff|halt|kexec|rescue|emergency|soft-reboot|ctrl-alt-del)\.target$/
+const SERVICE_VERBS = new Set(["stop", "restart", "disable", "mask", "kill", "try-restart", "reload-or-restart", "try-reload-or-restart", "condrestart", "force-reload"])
+const CRITICAL_UNITS = new Set(["pveproxy", "pvedaemon", "pve-cluster", "corosync", "pvestatd", "ssh", "sshd", "networking", "pve-firewall", "pvescheduler"])
+const unitName = (u: string): string => u.replace(/\.(service|socket)$/, "").replace(/@.*$/, "")
+const GUEST_VERBS = new Set(["stop", "shutdown", "reset", "reboot", "rollback", "delsnapshot", "set", "unlock", "suspend", "hibernate"])
+const APT_VERBS = new Set(["remove", "purge", "autoremove", "autopurge", "upgrade", "dist-upgrade", "full-upgrade"])
+const PVEUM_VERBS = new Set(["add", "modify", "set", "delete", "remove", "mod", "del", "update", "change", "passwd"])
+const PVEUM_LEGACY = /^(user|acl|role|group|realm|pool|token)(add|mod|del|modify|delete)$/
+const PVECM_VERBS = new Set(["add", "addnode", "delnode", "qdevice", "expected"])
+
+const operandsOf = (args: ReadonlyArray<string>, shortWithArg = "", longWithArg: ReadonlyArray<string> = []) =>
+  parseArgs(args, { shortWithArg, longWithArg }).operands
+
+const matchAll = (pattern: string): boolean => {
+  try {
+    const re = new RegExp(pattern)
+    return ["systemd", "sshd", "pveproxy", "bash", "init"].every((s) => re.test(s))
+  } catch {
+    return false
+  }
+}
+
+const isPrefixOf = (word: string, full: string): boolean => word.length > 0 && full.startsWith(word)
+
+/** Applies every rule for one normalized simple command. */
+export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _stdin: Stdin): void => {
+  const host = scope.host
+  const power = host ? "changes the node's power state" : "changes the guest's power state"
+  switch (name) {
+    // ----- power -----
+    case "reboot":
+    case "shutdown":
+    case "halt":
+    case "poweroff":
+      scope.add("confirm", `${name} ${power}`)
+      return
+    case "init":
+    case "telinit": {
+      const level = operandsOf(args)[0]
+      if (level !== undefined && ["0", "1", "6", "s", "S"].includes(level)) scope.add("confirm", `${name} ${level} ${power}`)
+      return
+    }
+    case "kexec":
+      if (hasShort(parseArgs(args, { shortWithArg: "lst" }), "e") || args.includes("--exec")) scope.add("deny", "kexec -e replaces the running kernel")
+      else if (args.some((a) => a === "-l" || a === "--load" || a === "-f" || a === "--force")) scope.add("confirm", `kexec ${power}`)
+      return
+    case "systemctl": {
+      const ops = operandsOf(args, "tpHMnos", ["type", "property", "host", "machine", "lines", "output", "signal", "kill-whom", "root", "state", "job-mode"])
+      const verb = ops[0]
+      if (verb === undefined) return
+      const units = ops.slice(1)
+      if (POWER_VERBS.has(verb)) scope.add("confirm", `systemctl ${verb} ${power}`)
+      if (["start", "restart", "isolate", "enable"].includes(verb) && units.some((u) => POWER_TARGETS.test(u))) {
+        scope.add("confirm", `systemctl ${verb} ${units.join(" ")} ${power}`)
+      }
+      if (SERVICE_VERBS.has(verb)) {
+        const hit = units.filter((u) => CRITICAL_UNITS.has(unitName(u)))
+        if (hit.length > 0) scope.add("confirm", `systemctl ${verb} ${hit.join(" ")} can cut off access to the node`)
+      }
+      return
+    }
+    case "service": {
+      const [unit, verb] = operandsOf(args)
+      if (unit !== undefined && verb !== undefined && SERVICE_VERBS.has(verb) && CRITICAL_UNITS.has(unitName(unit))) {
+        scope.add("confirm", `service ${unit} ${verb} can cut off access to the node`)
+      }
+      return
+    }
+
+    // ----- deletes and writes -----
+    case "rm": {
+      const p = parseArgs(args, { longWithArg: [] })
+      const recursive = hasShort(p, "rR") || hasLong(p, "recursive")
+      for (const t of p.operands) checkRemove(t, scope, `rm ${show(t)}`, recursive)
+      if (p.operands.length === 0 && recursive && args.some((a) => a === DYN)) checkRemove(DYN, scope, "rm", true)
+      return
+    }
+    case "rmdir":
+    case "unlink":
+      for (const t of operandsOf(args)) checkRemove(t, scope, `${name} ${show(t)}`, false)
+      return
+    case "shred":
+      for (const t of operandsOf(args, "ns", ["iterations", "size", "random-source"])) {
+        const p = pathOf(t, scope)
+        if (isUnderDev(p) && !["null", "zero"].includes(p.kind === "abs" ? p.segs[1] ?? "" : "")) scope.add("deny", `shred ${show(t)} wipes a device`)
+        checkRemove(t, scope, `shred ${show(t)}`, false)
+      }
+      return
+    case "truncate":
+      for (const t of operandsOf(args, "sr", ["size", "reference"])) checkWrite(t, scope, `truncate ${show(t)}`)
+      return
+    case "mv": {
+      const p = parseArgs(args, { shortWithArg: "tS", longWithArg: ["target-directory", "suffix"] })
+      const dir = p.short.get("t")?.[0] ?? p.long.get("target-directory")?.[0]
+      const sources = dir !== undefined ? p.operands : p.operands.slice(0, -1)
+      const dest = dir ?? p.operands[p.operands.length - 1]
+      for (const s of sources) checkRemove(s, scope, `mv ${show(s)}`, true)
+      if (dest !== undefined && sources.length > 0) checkDestination(dest, sources, scope, `mv into ${show(dest)}`)
+      return
+    }
+    case "cp":
+    case "install": {
+      const p = parseArgs(args, name === "cp"
+        ? { shortWithArg: "tS", longWithArg: ["target-directory", "suffix"] }
+        : { shortWithArg: "tSmogC", longWithArg: ["target-directory", "suffix", "mode", "owner", "group"] })
+      const dir = p.short.get("t")?.[0] ?? p.long.get("target-directory")?.[0]
+      if (name === "install" && p.short.has("d")) {
+        for (const d of p.operands) checkWrite(d, scope, `install -d ${show(d)}`)
+        return
+      }
+      const sources = dir !== undefined ? p.operands : p.operands.slice(0, -1)
+      const dest = dir ?? p.operands[p.operands.length - 1]
+      if (dest !== undefined && (sources.length > 0 || dir !== undefined)) checkDestination(dest, sources, scope, `${name} into ${show(dest)}`)
+      return
+    }
+    case "rsync": {
+      scope.heavy("rsync (bulk transfer)")
+      const ops = operandsOf(args, "eTfM", ["rsh", "filter", "exclude", "include", "temp-dir", "log-file", "backup-dir", "password-file", "remote-option", "chmod", "chown", "rsync-path", "exclude-from", "include-from", "files-from"])
+      const dest = ops[ops.length - 1]
+      if (ops.length >= 2 && dest !== undefined && !/^[^/]*:/.test(dest)) checkDestination(dest, ops.slice(0, -1), scope, `rsync into ${show(dest)}`)
+      return
+    }
+    case "dd": {
+      let deviceIo = false
+      for (const a of args) {
+        if (a.startsWith("of=")) {
+          const t = a.slice(3)
+          checkWrite(t, scope, `dd of=${show(t)}`)
+          if (blockDevice(pathOf(t, scope)) !== "no") deviceIo = true
+        }
+      }
+      // a write to a device is already deny; everything else is a bulk copy
+      if (!deviceIo) scope.heavy("dd (bulk copy)")
+      return
+    }
+    case "sed": {
+      const p = parseArgs(args, { shortWithArg: "efl", longWithArg: ["expression", "file", "line-length"] })
+      const inPlace = [...p.short.keys()].includes("i") || hasLong(p, "in-place") || args.some((a) => /^-[a-zA-Z]*i/.test(a) && !a.startsWith("--"))
+      if (!inPlace) return
+      const scriptGiven = p.short.has("e") || p.short.has("f") || hasLong(p, "expression", "file")
+      const files = scriptGiven ? p.operands : p.operands.slice(1)
+      for (const f of files) checkWrite(f, scope, `sed -i ${show(f)}`)
+      return
+    }
+    case "perl": {
+      let inPlace = false
+      let script = false
+      const files: Array<string> = []
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i]!
+        if (a === "--") { files.push(...args.slice(i + 1)); break }
+        if (a.startsWith("-") && a.length > 1) {
+          const letters = a.slice(1)
+          for (let j = 0; j < letters.length; j++) {
+            const c = letters[j]!
+            if (c === "i") { inPlace = true; break }
+            if (c === "e" || c === "E") { script = true; if (j === letters.length - 1) i++; break }
+            if ("IMmxlC0".includes(c)) break
+          }
+          continue
+        }
+        if (!script) { script = true; continue }
+        files.push(a)
+      }
+      if (inPlace) for (const f of files) checkWrite(f, scope, `perl -i ${show(f)}`)
+      return
+    }
+    case "tee":
+      for (const f of operandsOf(args, "", ["output-error"])) checkWrite(f, scope, `tee ${show(f)}`)
+      return
+    case "ln": {
+      const p = parseArgs(args, { shortWithArg: "tS", longWithArg: ["target-directory", "suffix"] })
+      const dir = p.short.get("t")?.[0] ?? p.long.get("target-directory")?.[0]
+      if (dir !== undefined) checkDestination(dir, p.operands, scope, `ln into ${show(dir)}`)
+      else if (p.operands.length >= 2) checkDestination(p.operands[p.operands.length - 1]!, p.operands.slice(0, -1), scope, "ln")
+      else if (p.operands.length === 1 && scope.cwd !== undefined) checkWrite(basename(p.operands[0]!), scope, "ln")
+      return
+    }
+    case "chmod":
+    case "chown":
+    case "chgrp": {
+      // chmod modes may look like options (-x, -w): only known flags are options
+      const flags = new Set(["-R", "-c", "-f", "-v", "-h", "-H", "-L", "-P", "--recursive", "--changes", "--silent", "--quiet", "--verbose", "--no-dereference", "--dereference", "--preserve-root", "--no-preserve-root"])
+      let recursive = false
+      let reference = false
+      const ops: Array<string> = []
+      let ended = false
+      for (const a of args) {
+        if (!ended && a === "--") { ended = true; continue }
+        if (!ended && (flags.has(a) || /^-[RcfvhHLP]+$/.test(a))) { if (a === "--recursive" || /^-[a-zA-Z]*R/.test(a)) recursive = true; continue }
+        if (!ended && a.startsWith("--reference")) { reference = true; continue }
+        if (!ended && a.startsWith("--from")) continue
+        ops.push(a)
+      }
+      const targets = reference ? ops : ops.slice(1)
+      for (const t of targets) {
+        checkWrite(t, scope, `${name} ${show(t)}`)
+        if (recursive) {
+          const p = pathOf(t, scope)
+          const sys = systemTarget(p)
+          if (sys === "yes") scope.add("deny", `${name} -R on ${showPath(p)} (a top-level system directory)`)
+          else if (sys === "maybe") scope.add("confirm", `${name} -R on a path only known at run time`)
+          if (scope.host && ancestorOrEqual(p, PVE) === "yes") scope.add("deny", `${name} -R reaches ${PVE} (protected)`, true)
+        }
+      }
+      return
+    }
+
+    // ----- filesystems and disks -----
+    case "mkfs":
+    case "mke2fs":
+      scope.add("deny", `${name} creates a filesystem (erases the device)`)
+      return
+    case "mkswap":
+      for (const t of operandsOf(args, "pLUoeb", ["pagesize", "label", "uuid", "offset", "endianness", "lock", "size", "file"])) {
+        if (isUnderDev(pathOf(t, scope))) scope.add("deny", `mkswap ${show(t)} erases a device`)
+      }
+      return
+    case "wipefs":
+      scope.add("deny", "wipefs erases filesystem signatures")
+      return
+    case "sgdisk":
+      if (args.some((a) => a === "--zap-all" || a === "--zap" || a === "--clear" || /^-[a-zA-Z]*[Zzo]/.test(a))) scope.add("deny", "sgdisk wipes the partition table")
+      return
+    case "blkdiscard":
+      scope.add("deny", "blkdiscard discards every block of the device")
+      return
+
+    // ----- Proxmox -----
+    case "pvecm": {
+      const verb = operandsOf(args)[0]
+      if (host && verb !== undefined && PVECM_VERBS.has(verb)) scope.add("deny", `pvecm ${verb} changes cluster membership (protected)`, true)
+      return
+    }
+    case "pveum": {
+      const ops = operandsOf(args)
+      const hit = ops.find((o) => PVEUM_VERBS.has(o) || PVEUM_LEGACY.test(o))
+      if (host && hit !== undefined) scope.add("deny", `pveum ${ops.slice(0, ops.indexOf(hit) + 1).join(" ")} changes users, tokens or permissions (protected)`, true)
+      return
+    }
+    case "pvesh": {
+      const ops = operandsOf(args)
+      const [verb, path] = ops
+      if (host && verb !== undefined && ["create", "set", "delete"].includes(verb) && path !== undefined) {
+        const norm = path.replace(/^\/+/, "")
+        if (norm === "access" || norm.startsWith("access/") || isDynamic(norm)) {
+          scope.add(isDynamic(norm) ? "confirm" : "deny", `pvesh ${verb} ${show(path)} changes users, tokens or permissions (protected)`, !isDynamic(norm))
+        }
+      }
+      return
+    }
+    case "qm":
+    case "pct": {
+      const ops = operandsOf(args)
+      const verb = ops[0]
+      if (verb === "destroy") {
+        if (host) scope.add("deny", `${name} destroy deletes a guest and its disks`)
+        else scope.add("confirm", `${name} destroy deletes a guest`)
+      } else if (verb !== undefined && GUEST_VERBS.has(verb)) {
+        scope.add("confirm", `${name} ${verb} changes guest state outside this server's backups`)
+      } else if (name === "pct" && verb === "restore") scope.add("confirm", "pct restore overwrites a guest")
+      return
+    }
+    case "vzdump":
+      scope.add("confirm", "vzdump runs a full guest backup (load, storage use, may suspend the guest)")
+      return
+    case "qmrestore":
+      scope.add("confirm", "qmrestore overwrites a guest")
+      return
+    case "zpool": {
+      const verb = operandsOf(args)[0]
+      if (verb === "destroy" || verb === "labelclear") {
+        scope.add(host ? "deny" : "confirm", `zpool ${verb} destroys a storage pool`)
+      } else if (verb !== undefined && ["export", "offline", "detach", "remove", "split"].includes(verb)) {
+        scope.add("confirm", `zpool ${verb} takes storage away`)
+      }
+      return
+    }
+    case "vgremove":
+    case "pvremove":
+      scope.add(host ? "deny" : "confirm", `${name} destroys LVM storage`)
+      return
+    case "pvesm": {
+      const verb = operandsOf(args)[0]
+      if (verb === "remove") scope.add(host ? "deny" : "confirm", "pvesm remove deletes a storage definition")
+      return
+    }
+
+    // ----- storage -----
+    case "zfs": {
+      const verb = operandsOf(args)[0]
+      if (verb === "destroy" || verb === "rollback") scope.add("confirm", `zfs ${verb} discards data`)
+      return
+    }
+    case "lvremove":
+    case "lvreduce":
+      scope.add("confirm", `${name} discards logical volume data`)
+      return
+    case "umount":
+      scope.add("confirm", "umount can take storage away from guests")
+      return
+    case "fsck":
+    case "e2fsck":
+    case "xfs_repair":
+      scope.add("confirm", `${name} repairs a filesystem in place`)
+      return
+
+    // ----- packages -----
+    case "apt":
+    case "apt-get":
+    case "aptitude": {
+      const verb = operandsOf(args, "otcq", ["option", "target-release", "config-file"])[0]
+      if (verb !== undefined && APT_VERBS.has(verb)) scope.add("confirm", `${name} ${verb} changes installed packages`)
+      if (verb === "install") scope.heavy(`${name} install (downloads packages)`)
+      return
+    }
+    case "dpkg":
+      if (args.some((a) => a === "-r" || a === "-P" || a === "--remove" || a === "--purge")) scope.add("confirm", "dpkg removes packages")
+      return
+
+    // ----- processes -----
+    case "kill": {
+      let signal = false
+      let ended = false
+      const pids: Array<string> = []
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i]!
+        if (!ended && a === "--") { ended = true; continue }
+        if (!ended && (a === "-s" || a === "-n" || a === "--signal")) { i++; signal = true; continue }
+        if (!ended && (a === "-l" || a === "-L" || a === "--list" || a === "--table")) return
+        if (!ended && !signal && a.startsWith("-") && a.length > 1) { signal = true; continue }
+        pids.push(a)
+      }
+      if (pids.some((p) => p === "1" || p === "-1")) scope.add("confirm", `kill ${pids.join(" ")} signals init or every process`)
+      return
+    }
+    case "killall5":
+      scope.add("confirm", "killall5 signals every process")
+      return
+    case "pkill":
+    case "killall": {
+      const p = parseArgs(args, { shortWithArg: name === "pkill" ? "uUgGPstF" : "uony", longWithArg: ["signal", "euid", "uid", "group", "pgroup", "parent", "session", "terminal", "pidfile", "ns", "nslist", "user", "older-than", "younger-than"] })
+      const pattern = p.operands[0]
+      const regex = name === "pkill" || p.short.has("r") || hasLong(p, "regexp")
+      if (name === "pkill" && pattern === undefined) scope.add("confirm", "pkill without a pattern signals every selected process")
+      else if (pattern !== undefined && regex && !isDynamic(pattern) && matchAll(show(pattern))) scope.add("confirm", `${name} ${show(pattern)} matches every process`)
+      return
+    }
+
+    // ----- network -----
+    case "ifdown":
+    case "ifreload":
+      scope.add("confirm", `${name} reconfigures the network (can cut off access)`)
+      return
+    case "ifconfig":
+      if (operandsOf(args).includes("down")) scope.add("confirm", "ifconfig … down takes an interface down")
+      return
+    case "ip": {
+      const ops = operandsOf(args, "nbl", ["netns", "batch", "loops"]).filter((o) => !/^-/.test(o))
+      const [obj, cmd] = ops
+      if (obj === undefined || cmd === undefined) return
+      if (isPrefixOf(obj, "link") && ((isPrefixOf(cmd, "set") && ops.includes("down")) || cmd === "delete" || cmd === "del")) {
+        scope.add("confirm", `ip link ${cmd} … can cut off access to the node`)
+      }
+      if ((isPrefixOf(obj, "address") || isPrefixOf(obj, "route")) && isPrefixOf(cmd, "flush")) {
+        scope.add("confirm", `ip ${obj} flush can cut off access to the node`)
+      }
+      return
+    }
+    case "iptables":
+    case "ip6tables":
+    case "iptables-legacy":
+    case "iptables-nft":
+    case "ip6tables-legacy":
+    case "ip6tables-nft":
+      if (args.some((a) => a === "-F" || a === "--flush" || /^-[a-zA-Z]*F$/.test(a))) scope.add("confirm", `${name} -F flushes firewall rules`)
+      if (args.some((a, i) => (a === "-P" || a === "--policy") && ["DROP", "REJECT"].includes(args[i + 2] ?? ""))) scope.add("confirm", `${name} -P … DROP can cut off access`)
+      return
+    case "nft": {
+      const ops = operandsOf(args, "fIc", ["file", "includepath"])
+      if (ops[0] === "flush" && ops[1] === "ruleset") scope.add("confirm", "nft flush ruleset removes every firewall rule")
+      return
+    }
+
+    // ----- heavy only -----
+    case "curl":
+    case "wget":
+    case "scp":
+      scope.heavy(`${name} (network transfer)`)
+      return
+    case "tar":
+      scope.heavy("tar (bulk archive)")
+      return
+    case "du":
+      if (operandsOf(args, "BdtX", ["block-size", "max-depth", "threshold", "exclude-from", "exclude", "time-style", "files0-from"]).some((o) => { const p = pathOf(o, scope); return p.kind === "abs" && p.segs.length === 0 && !p.open })) {
+        scope.heavy("du / (walks the whole filesystem)")
+      }
+      return
+    case "docker":
+    case "podman": {
+      const ops = operandsOf(args, "HcL", ["host", "context", "log-level", "config"])
+      const [a, b] = ops
+      if (a === "pull" || a === "build" || ((a === "image" || a === "buildx" || a === "compose") && (b === "pull" || b === "build"))) {
+        scope.heavy(`${name} ${a}${b !== undefined && (b === "pull" || b === "build") && a !== "pull" && a !== "build" ? ` ${b}` : ""} (image transfer or build)`)
+      }
+      return
+    }
+    default:
+      return
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Operator extensions (guardrails.md §1.6)
+// ---------------------------------------------------------------------------------------------------
+
+/** Extra rules match on the normalized simple command: program, then the words in order. */
+export const checkExtra = (name: string, args: ReadonlyArray<string>, scope: Scope): void => {
+  for (const rule of scope.opts.extra) {
+    if (rule.program !== name) continue
+    let i = 0
+    for (const a of args) {
+      if (i < rule.words.length && show(a) === rule.words[i]) i++
+    }
+    if (i === rule.words.length) scope.add(rule.severity, `operator rule "${rule.source}"`)
+  }
+}
