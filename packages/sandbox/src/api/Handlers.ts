@@ -120,7 +120,8 @@ const typedConfig = (ctx: HandlerContext, config: Record<string, string>): Recor
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(config)) {
     const p = propertyFor(props, k)
-    if (p && (p.type === "integer" || p.type === "number" || p.type === "boolean") && /^-?\d+(\.\d+)?$/.test(v)) out[k] = Number(v)
+    const numeric = k === "snaptime" || (p !== undefined && (p.type === "integer" || p.type === "number" || p.type === "boolean"))
+    if (numeric && /^-?\d+(\.\d+)?$/.test(v)) out[k] = Number(v)
     else out[k] = v
   }
   return out

@@ -146,10 +146,19 @@ export const validateParams = (
 /** Fields PVE sends that the 9.1.3 schema lacks (reasoned allow-list, sandbox.md §9), per endpoint path. */
 export const RETURN_ALLOW_LIST: Readonly<Record<string, ReadonlyArray<string>>> = {
   "/nodes": ["id", "type", "disk", "maxdisk"],
+  // PVE 9.1 sends these cpuinfo members; the 9.1.3 schema documents only model/sockets/cores/cpus
+  "/nodes/{node}/status": ["cpuinfo.mhz", "cpuinfo.flags", "cpuinfo.hvm", "cpuinfo.user_hz"],
   "/nodes/{node}/lxc": ["type", "pid", "swap"],
   "/nodes/{node}/lxc/{vmid}/status/current": ["type", "pid", "swap"],
   "/nodes/{node}/qemu": ["disk"],
-  "/nodes/{node}/lxc/{vmid}/snapshot": ["running", "digest", "snapstate"],
+  // real 9.1 nodes send these runtime members; the 9.1.3 schema omits them
+  "/nodes/{node}/qemu/{vmid}/status/current": ["disk", "balloon", "ballooninfo", "freemem", "blockstat", "nics", "proxmox-support"],
+  // `parent` (the snapshot the live state descends from) is kept by load_current_config but undocumented for LXC
+  // with `snapshot=<name>` PVE also returns the snapshot's `snaptime` (undocumented)
+  "/nodes/{node}/lxc/{vmid}/config": ["parent", "snaptime"],
+  "/nodes/{node}/qemu/{vmid}/config": ["snaptime"],
+  // the lxc snapshot list schema lacks `description`, which PVE always sends
+  "/nodes/{node}/lxc/{vmid}/snapshot": ["running", "digest", "snapstate", "description"],
   "/nodes/{node}/qemu/{vmid}/snapshot": ["running", "digest", "snapstate"],
   "/nodes/{node}/tasks": ["tokenid"],
   "/nodes/{node}/tasks/{upid}/status": ["tokenid"],
@@ -157,7 +166,10 @@ export const RETURN_ALLOW_LIST: Readonly<Record<string, ReadonlyArray<string>>> 
   "/nodes/{node}/storage/{storage}/content": ["content", "subtype"]
 }
 
-/** Problems of a return value against the schema (empty = valid). Booleans must be 0/1 numbers. */
+/**
+ * Problems of a return value against the schema (empty = valid). Booleans must be 0/1 numbers.
+ * `allow` names extra fields PVE sends that the schema lacks; `a.b` reaches into nested objects.
+ */
 export const validateReturn = (schema: PveSchema | undefined, value: unknown, allow: ReadonlyArray<string> = [], path = "data"): Array<string> => {
   if (!schema) return []
   const problems: Array<string> = []
@@ -195,11 +207,12 @@ export const validateReturn = (schema: PveSchema | undefined, value: unknown, al
       if (props) {
         for (const [k, v] of Object.entries(rec)) {
           const p = propertyFor(props, k)
-          if (p) problems.push(...validateReturn(p, v, [], `${path}.${k}`))
+          const childAllow = allow.filter((a) => a.startsWith(`${k}.`)).map((a) => a.slice(k.length + 1))
+          if (p) problems.push(...validateReturn(p, v, childAllow, `${path}.${k}`))
           else if (schema.additionalProperties === undefined || schema.additionalProperties === 0) {
             if (!allow.includes(k)) problems.push(`${path}.${k}: not defined in schema`)
           } else if (typeof schema.additionalProperties === "object") {
-            problems.push(...validateReturn(schema.additionalProperties, v, [], `${path}.${k}`))
+            problems.push(...validateReturn(schema.additionalProperties, v, childAllow, `${path}.${k}`))
           }
         }
         for (const [k, p] of Object.entries(props)) {

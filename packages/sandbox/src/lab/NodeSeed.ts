@@ -41,8 +41,8 @@ export const seedNode = (lab: LabState): void => {
     lab.addStore({ active: 1, enabled: 1, ...s, volumes: [], full: false })
   store({ id: "local", type: "dir", content: ["import", "iso", "vztmpl"], shared: 0, total: 98 * GiB, baseUsed: 11 * GiB, props: { path: "/var/lib/vz" } })
   store({ id: "local-lvm", type: "lvmthin", content: ["images", "rootdir"], shared: 0, total: 832 * GiB, baseUsed: 0, props: { thinpool: "data", vgname: "pve" } })
-  store({ id: "tank", type: "zfspool", content: ["images", "rootdir"], shared: 0, total: 3.5 * TiB, baseUsed: 1.1 * TiB, props: { pool: "tank", sparse: "1" } })
-  store({ id: "backups", type: "dir", content: ["backup"], shared: 0, total: 1.8 * TiB, baseUsed: 220 * GiB, props: { path: "/mnt/backups", "prune-backups": "keep-daily=7,keep-weekly=4" } })
+  store({ id: "tank", type: "zfspool", content: ["images", "rootdir"], shared: 0, total: Math.floor(3.5 * TiB), baseUsed: Math.floor(1.1 * TiB), props: { pool: "tank", sparse: "1" } })
+  store({ id: "backups", type: "dir", content: ["backup"], shared: 0, total: Math.floor(1.8 * TiB), baseUsed: 220 * GiB, props: { path: "/mnt/backups", "prune-backups": "keep-daily=7,keep-weekly=4" } })
   const local = lab.stores.get("local")!
   local.volumes.push(
     { volid: "local:iso/debian-12.8.0-amd64-netinst.iso", format: "iso", size: 661651456, ctime: lab.epochBase - 86400 * 60, content: "iso" },
@@ -153,7 +153,7 @@ export const seedNode = (lab: LabState): void => {
   boot(14, "pvestatd", "status update time (5.012 seconds)", 5)
   boot(20, "zed", "eid=1 class=config_sync pool='tank'")
   boot(30, "chronyd", "Selected source 162.159.200.1 (2.debian.pool.ntp.org)")
-  lab.zfsPools = [{ name: "tank", size: 4 * TiB - 7 * GiB, alloc: 1.2 * TiB, frag: 7, dedup: 1, health: "ONLINE" }]
+  lab.zfsPools = [{ name: "tank", size: 4 * TiB - 7 * GiB, alloc: Math.floor(1.2 * TiB), frag: 7, dedup: 1, health: "ONLINE" }]
   lab.network = [
     { iface: "eno1", type: "eth", method: "manual", active: 1, exists: 1, priority: 3, families: ["inet"] },
     {
