@@ -41,9 +41,10 @@ export const available = (lab: LabState, vmid: number): Guest => {
   return g
 }
 
-const machineOf = (machines: Machines, vmid: number) => {
+const machineOf = async (machines: Machines, vmid: number) => {
   const m = machines.guest(vmid)
   if (!m) throw new AgentError(`VM ${vmid} is not running`)
+  await m.settled()
   return m
 }
 
@@ -57,7 +58,7 @@ export const fileRead = async (
   const count = params.count ?? FILE_READ_DEFAULT
   if (count > FILE_READ_MAX) throw new AgentError("Parameter verification failed.", 400, { count: `value must have a maximum value of ${FILE_READ_MAX}` })
   available(lab, vmid)
-  const m = machineOf(machines, vmid)
+  const m = await machineOf(machines, vmid)
   const path = Paths.normalize(params.file)
   let data: Uint8Array
   try {
@@ -89,7 +90,7 @@ export const fileWrite = async (
     throw new AgentError("Parameter verification failed.", 400, { content: `value may only be ${FILE_WRITE_MAX} characters long` })
   }
   available(lab, vmid)
-  const m = machineOf(machines, vmid)
+  const m = await machineOf(machines, vmid)
   const path = Paths.normalize(params.file)
   const bytes = params.encode === false ? Buffer.from(params.content, "base64") : Buffer.from(params.content, "utf8")
   const parent = await m.vfs.stat(Paths.dirname(path)).catch(() => undefined)
@@ -121,7 +122,8 @@ export const exec = (
     throw new AgentError("Parameter verification failed.", 400, { "input-data": "value may only be 65536 characters long" })
   }
   available(lab, vmid)
-  const m = machineOf(machines, vmid)
+  const m = machines.guest(vmid)
+  if (!m) throw new AgentError(`VM ${vmid} is not running`)
   const pid = 1000 + lab.rng("agent-pid", `${vmid}:${lab.nowInt()}`).int(0, 30000)
   let table = execs.get(lab)
   if (!table) {
@@ -163,7 +165,7 @@ export const execStatus = (lab: LabState, vmid: number, pid: number): Record<str
 /** Informational QGA commands (`ping`, `info`, `get-osinfo`, …); undefined result = empty. */
 export const command = async (lab: LabState, machines: Machines, vmid: number, cmd: string): Promise<unknown> => {
   const g = available(lab, vmid)
-  const m = machineOf(machines, vmid)
+  const m = await machineOf(machines, vmid)
   const name = g.config["name"] ?? `VM${vmid}`
   switch (cmd) {
     case "ping":

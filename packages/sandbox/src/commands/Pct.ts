@@ -117,6 +117,7 @@ export const command = (lab: LabState, machines: Machines, host: Machine): Comma
         const gid = p.options["group"] === undefined ? 0 : Number(p.options["group"])
         if (!Number.isInteger(uid) || !Number.isInteger(gid)) return paramError({ user: "type check ('integer') failed" }, usage)
         const guest = machines.guest(vmid)!
+        await guest.settled()
         const target = Paths.normalize(dest, "/")
         const parent = await guest.vfs.stat(Paths.dirname(target)).catch(() => undefined)
         const existing = await guest.vfs.stat(target).catch(() => undefined)
@@ -131,6 +132,7 @@ export const command = (lab: LabState, machines: Machines, host: Machine): Comma
         if (missing) return missing
         if (g.status !== "running") return die("can only pull files from a running VM at /usr/share/perl5/PVE/CLI/pct.pm line 1034.")
         const guest = machines.guest(vmid)!
+        await guest.settled()
         const from = Paths.normalize(p.positional[1]!, "/")
         const dest = Paths.normalize(p.positional[2]!, ctx.cwd)
         const destParent = await host.vfs.stat(Paths.dirname(dest)).catch(() => undefined)

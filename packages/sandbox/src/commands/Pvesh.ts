@@ -6,7 +6,10 @@
  * `json` = compact, sorted keys, newline, no `data` wrapper; `null` prints nothing. Unknown path →
  * `no '<verb>' handler for '<path>'`, API error → `<code> <msg>` (500: the bare message), both 255.
  */
+import * as Effect from "effect/Effect"
 import { defineCommand, type Command, type ExecResult } from "just-bash"
+import { handleApi, ROOT_CALLER } from "../api/ApiCore.js"
+import { HANDLERS } from "../api/Handlers.js"
 import type { LabState } from "../state/LabState.js"
 import type { Machines } from "../machines/Machines.js"
 import * as Agent from "./Agent.js"
@@ -20,6 +23,37 @@ export type ApiAnswer =
 
 /** Optional API core (socket-free) pvesh falls back to; undefined = no handler. */
 export type ApiCore = (method: "GET" | "POST" | "PUT" | "DELETE", path: string, params: Record<string, string | ReadonlyArray<string>>) => Promise<ApiAnswer | undefined>
+
+/** The sandbox's own API core (socket-free `handleApi`) as `root@pam`, for everything else. */
+export const apiCore =
+  (lab: LabState): ApiCore =>
+  async (method, path, params) => {
+    const form = new URLSearchParams()
+    for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v as string]) form.append(k, x)
+    const query = form.toString()
+    const bodyless = method === "GET" || method === "DELETE"
+    const res = await Effect.runPromise(
+      handleApi(
+        lab,
+        {
+          method,
+          url: `/api2/json${path}${bodyless && query ? `?${query}` : ""}`,
+          headers: bodyless ? {} : { "content-type": "application/x-www-form-urlencoded" },
+          ...(bodyless ? {} : { body: query })
+        },
+        { handlers: HANDLERS, as: ROOT_CALLER }
+      )
+    )
+    if (res.status === 501 && /not implemented/.test(res.reason)) return undefined
+    let parsed: { data?: unknown; message?: string; errors?: Record<string, string> } = {}
+    try {
+      parsed = res.body ? (JSON.parse(res.body) as typeof parsed) : {}
+    } catch {
+      parsed = {}
+    }
+    if (res.status === 200) return { _tag: "ok", data: parsed.data ?? null }
+    return { _tag: "error", status: res.status, message: parsed.message ?? res.reason, ...(parsed.errors ? { errors: parsed.errors } : {}) }
+  }
 
 const VERBS = { get: "GET", create: "POST", set: "PUT", delete: "DELETE" } as const
 
@@ -102,7 +136,7 @@ const local = async (lab: LabState, machines: Machines, method: string, path: st
 }
 
 /** `pvesh` for the host machine. */
-export const command = (lab: LabState, machines: Machines, api?: ApiCore): Command =>
+export const command = (lab: LabState, machines: Machines, api: ApiCore = apiCore(lab)): Command =>
   defineCommand("pvesh", async (args): Promise<ExecResult> => {
     const verb = args[0]
     const path = args[1]

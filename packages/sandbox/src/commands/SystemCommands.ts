@@ -284,6 +284,19 @@ const hostnameCommand = (machine: Machine): Command =>
     return ok(`${name}\n`)
   })
 
+const unameCommand = (machine: Machine): Command =>
+  defineCommand("uname", async (args) => {
+    const k = machine.sys().kernel
+    const gnu = machine.flavour === "gnu"
+    const parts = { s: "Linux", n: machine.hostname(), r: k.release, v: k.version, m: "x86_64", o: gnu ? "GNU/Linux" : "Linux" }
+    const flags = args.length === 0 ? ["s"] : args.flatMap((a) => (a === "--all" ? ["a"] : a.startsWith("-") ? a.slice(1).split("") : ["?"]))
+    if (flags.includes("?")) return fail(1, `uname: extra operand '${args.find((a) => !a.startsWith("-"))}'\n`)
+    if (flags.includes("a")) return ok(`${[parts.s, parts.n, parts.r, parts.v, parts.m, parts.o].join(" ")}\n`)
+    const order: Array<keyof typeof parts> = ["s", "n", "r", "v", "m", "o"]
+    const out = order.filter((o) => flags.includes(o)).map((o) => parts[o])
+    return ok(`${out.join(" ")}\n`)
+  })
+
 const whoamiCommand = (): Command => defineCommand("whoami", async () => ok("root\n"))
 
 const idCommand = (): Command =>
@@ -624,6 +637,7 @@ export const commands = (machine: Machine): ReadonlyArray<Command> => [
   dateCommand(machine),
   hostnameCommand(machine),
   whoamiCommand(),
+  unameCommand(machine),
   idCommand(),
   dfCommand(machine),
   freeCommand(machine),

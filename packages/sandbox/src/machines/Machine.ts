@@ -63,6 +63,8 @@ export interface SysInfo {
   readonly interfaces: ReadonlyArray<{ readonly name: string; readonly state: string; readonly addrs: ReadonlyArray<string>; readonly mac?: string }>
   readonly listening: ReadonlyArray<{ readonly port: number; readonly address: string; readonly process: string; readonly pid: number }>
   readonly cpuModel: string
+  /** `uname -r` / `uname -v`. */
+  readonly kernel: { readonly release: string; readonly version: string }
 }
 
 /** Construction options of a machine. */
@@ -106,6 +108,18 @@ export class Machine implements Registry.Machine {
   readonly extras = new Map<string, unknown>()
   readonly #bash: Bash
   readonly #env: Record<string, string>
+  #gate: Promise<void> = Promise.resolve()
+
+  /** Holds every exec (and `settled()` waiter) until `work` is done: snapshot copies and rollbacks. */
+  hold(work: Promise<void>): void {
+    const previous = this.#gate
+    this.#gate = previous.then(() => work).catch(() => undefined)
+  }
+
+  /** Resolves once pending snapshot/rollback work on this machine's files is done. */
+  settled(): Promise<void> {
+    return this.#gate
+  }
 
   constructor(options: MachineOptions) {
     this.id = options.id
@@ -159,6 +173,7 @@ export class Machine implements Registry.Machine {
 
   /** Runs one command line in a fresh shell (HOME=/root, USER=root, LANG=C.UTF-8 unless given). */
   async execBytes(request: ExecRequest): Promise<ExecOutput> {
+    await this.#gate
     const stdin =
       request.stdin === undefined
         ? undefined

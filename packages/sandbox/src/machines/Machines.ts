@@ -156,7 +156,11 @@ export class Machines implements MachineRegistry {
   readonly onSnapshot = async (vmid: number, snapname: string): Promise<void> => {
     const m = this.guest(vmid)
     if (!m) return
-    this.#snapshots.set(`${vmid}/${snapname}`, await copyFs(baseOf(m), m.owners))
+    const work = copyFs(baseOf(m), m.owners).then((copy) => {
+      this.#snapshots.set(`${vmid}/${snapname}`, copy)
+    })
+    m.hold(work)
+    await work
   }
 
   readonly onRollback = async (vmid: number, snapname: string): Promise<void> => {
@@ -169,7 +173,9 @@ export class Machines implements MachineRegistry {
       for (const key of [...this.#containers.keys()]) if (key.startsWith(`${vmid}/`)) this.#containers.delete(key)
       return
     }
-    await restoreFs(baseOf(m), m.owners, copy)
+    const work = restoreFs(baseOf(m), m.owners, copy)
+    m.hold(work)
+    await work
   }
 
   readonly onDeleteSnapshot = (vmid: number, snapname: string): void => {
@@ -389,8 +395,18 @@ class RootFs extends MountableFs {
     const real = await this.follow(path, true)
     return real !== Paths.normalize(path) && super.exists(real)
   }
+  /** Overwriting keeps the file's mode (InMemoryFs would reset it to 0644). */
   override async writeFile(path: string, content: string | Uint8Array, options?: Parameters<IFileSystem["writeFile"]>[2]) {
-    return super.writeFile(await this.follow(path, true), content, options)
+    const real = await this.follow(path, true)
+    let mode: number | undefined
+    try {
+      const st = await super.stat(real)
+      if (st.isFile) mode = st.mode
+    } catch {
+      mode = undefined
+    }
+    await super.writeFile(real, content, options)
+    if (mode !== undefined && mode !== 0o644) await super.chmod(real, mode)
   }
   override async appendFile(path: string, content: string | Uint8Array, options?: Parameters<IFileSystem["appendFile"]>[2]) {
     return super.appendFile(await this.follow(path, true), content, options)
@@ -600,6 +616,7 @@ const hostSys = (lab: LabState): SysInfo => {
     bootTime: node.bootTime,
     load: [Number(st.loadavg[0]), Number(st.loadavg[1]), Number(st.loadavg[2])],
     cpuModel: node.cpuModel,
+    kernel: { release: node.kernel, version: node.kernelVersion },
     mounts: [
       { source: "/dev/mapper/pve-root", fstype: "ext4", target: "/", size: node.rootfsTotal, used: st.rootfsUsed, reserved: Math.floor(node.rootfsTotal * 0.05) },
       { source: "udev", fstype: "devtmpfs", target: "/dev", size: 32 * GiB, used: 0 },
@@ -659,6 +676,7 @@ const guestSys = (lab: LabState, g: Guest): SysInfo => {
     bootTime: g.startedAt ?? lab.now(),
     load: [m.cpu * m.cpus, m.cpu * m.cpus * 0.9, m.cpu * m.cpus * 0.8],
     cpuModel: lab.node.cpuModel,
+    kernel: g.type === "qemu" ? { release: "6.1.0-28-amd64", version: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)" } : { release: lab.node.kernel, version: lab.node.kernelVersion },
     mounts,
     interfaces: [
       { name: "lo", state: "UNKNOWN", addrs: ["127.0.0.1/8", "::1/128"] },
