@@ -94,12 +94,13 @@ const makeService = (
 
     const append = Effect.fn("AuditLog.append")(function* (entry: AuditRecord.AuditEntry) {
       const now = yield* Clock.currentTimeMillis
+      // a record is written whole or not at all: an interrupted caller waits for the write to finish
       return yield* semaphore.withPermits(1)(
         Effect.tryPromise({
           try: () => backend.locked(() => appendUnlocked(entry, now)),
           catch: unavailable(`cannot append to ${backend.describe}`)
         })
-      )
+      ).pipe(Effect.uninterruptible)
     })
 
     const readVerified = Effect.tryPromise({
