@@ -206,11 +206,11 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxHandle,
 
     const https = yield* startHttps(lab, { certificate: options.certificate ?? "self-signed", ...(options.apiPort !== undefined ? { port: options.apiPort } : {}) })
 
+    const hostKey = HostKey.generate("root@pve")
+    const machines = Machines.make(lab, { hostPublicKey: hostKey.publicKey, apiCertPem: () => https.certificate().certPem })
+    lab.setMachines(machines)
     let ssh: SandboxHandle["ssh"] = undefined
     if (options.ssh !== false) {
-      const hostKey = HostKey.generate("root@pve")
-      const machines = Machines.make(lab, { hostPublicKey: hostKey.publicKey, apiCertPem: () => https.certificate().certPem })
-      lab.setMachines(machines)
       const server = yield* SshServer.start(
         {
           host: () => machines.host(),
