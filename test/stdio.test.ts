@@ -138,6 +138,45 @@ describe("operate happy paths and the confirm gate", () => {
   })
 })
 
+describe("the confirm gate uses elicitation when the client declares it", () => {
+  it("accept runs the stop (confirm flag not needed); decline refuses even with confirm:true", async () => {
+    const prompts: Array<string> = []
+    const yes = await connect({ ...sandbox.handle.env("operate") }, ["serve"], {
+      elicit: (message) => {
+        prompts.push(message)
+        return { action: "accept", content: { confirm: true } }
+      }
+    })
+    const no = await connect({ ...sandbox.handle.env("operate") }, ["serve"], { elicit: () => ({ action: "decline" }) })
+    try {
+      okOf(await yes.call("guest_start", { vmid: 9001 }))
+      const stopped = okOf(await yes.call("guest_stop", { vmid: 9001, graceful: true, shutdownTimeoutSecs: 30 }))
+      expect(stopped).toMatchObject({ vmid: 9001, status: "stopped", mode: "graceful" })
+      expect(prompts).toHaveLength(1)
+      expect(prompts[0]).toContain("Shut down guest 9001 gracefully (up to 30 s)")
+      const audit = okOf<{ items: Array<{ tool: string; outcome: string; confirmVia?: string }> }>(await yes.call("query_audit", { tool: "guest_stop" }))
+      expect(audit.items[0]).toMatchObject({ outcome: "ok", confirmVia: "elicitation" })
+      const declined = errorOf(await no.call("guest_stop", { vmid: 100, confirm: true }))
+      expect(declined).toMatchObject({ code: "ConfirmationRequired", details: { declined: true } })
+      expect(declined.hint).toContain("do not retry")
+    } finally {
+      await yes.close()
+      await no.close()
+    }
+  })
+
+  it("MCP_CONFIRM_ELICIT=false falls back to the flag even when the client declares elicitation", async () => {
+    const s = await connect({ ...sandbox.handle.env("operate"), MCP_CONFIRM_ELICIT: "false" }, ["serve"], {
+      elicit: () => ({ action: "accept", content: { confirm: true } })
+    })
+    try {
+      expect(errorOf(await s.call("guest_stop", { vmid: 9001 })).message).toContain("Re-issue with confirm:true")
+    } finally {
+      await s.close()
+    }
+  })
+})
+
 describe("failures reach the model as typed errors", () => {
   it("a task that fails is reported as TaskFailed with its exit status", async () => {
     sandbox.handle.control.addFault({

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url"
 import { spawn } from "node:child_process"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
+import { ElicitRequestSchema, type CallToolResult, type ElicitResult } from "@modelcontextprotocol/sdk/types.js"
 
 /** The bundled bin. */
 export const BIN = fileURLToPath(new URL("../../packages/server/dist/main.js", import.meta.url))
@@ -40,7 +40,11 @@ const baseEnv = (): Record<string, string> => {
 }
 
 /** Spawns `homelab-mcp serve` with `env` and connects an MCP client over its stdio. */
-export const connect = async (env: Record<string, string>, args: ReadonlyArray<string> = ["serve"]): Promise<BinSession> => {
+export const connect = async (
+  env: Record<string, string>,
+  args: ReadonlyArray<string> = ["serve"],
+  options: { readonly elicit?: (message: string) => ElicitResult } = {}
+): Promise<BinSession> => {
   const dataDir = mkdtempSync(join(tmpdir(), "homelab-mcp-e2e-"))
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -52,7 +56,14 @@ export const connect = async (env: Record<string, string>, args: ReadonlyArray<s
   transport.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8")
   })
-  const client = new Client({ name: "homelab-mcp-e2e", version: "1.0.0" })
+  const client = new Client(
+    { name: "homelab-mcp-e2e", version: "1.0.0" },
+    { capabilities: options.elicit ? { elicitation: { form: {} } } : {} }
+  )
+  if (options.elicit) {
+    const answer = options.elicit
+    client.setRequestHandler(ElicitRequestSchema, async (request) => answer(request.params.message))
+  }
   try {
     await client.connect(transport)
   } catch (error) {
