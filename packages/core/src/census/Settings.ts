@@ -6,6 +6,7 @@
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
+import { parseExtraKeys } from "../redaction/Redact.js"
 
 /** Settings of `describe_homelab`. */
 export interface CensusSettings {
@@ -99,7 +100,7 @@ export const censusConfig: Config.Config<CensusSettings> = Config.all({
   storageDriftPct: num("MCP_CENSUS_STORAGE_DRIFT_PCT", 0, 100, censusDefaults.storageDriftPct),
   apiConcurrency: int("MCP_CENSUS_API_CONCURRENCY", 1, 256, censusDefaults.apiConcurrency),
   sshConcurrency: int("MCP_CENSUS_SSH_CONCURRENCY", 1, 64, censusDefaults.sshConcurrency),
-  redactionExtraKeys: list("MCP_REDACTION_EXTRA_KEYS")
+  redactionExtraKeys: Config.string("MCP_REDACTION_EXTRA_KEYS").pipe(Config.withDefault(""), Config.map((raw) => parseExtraKeys(raw)))
 })
 
 /** `health_check` settings from the environment. */
