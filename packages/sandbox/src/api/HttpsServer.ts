@@ -151,7 +151,7 @@ export const startHttps = (
           }
           return response
         })
-        Runtime.runFork(runtime)(
+        const fiber = Runtime.runFork(runtime)(
           program.pipe(
             Effect.tap((response) =>
               Effect.sync(() => {
@@ -171,6 +171,10 @@ export const startHttps = (
             )
           )
         )
+        // a client that goes away (or a hang the server is closed under) ends the request's fiber
+        res.on("close", () => {
+          if (!res.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
+        })
       })
     })
 
