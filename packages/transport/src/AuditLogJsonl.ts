@@ -64,7 +64,7 @@ const unavailable = (what: string) => (cause: unknown) =>
     cause
   })
 
-const decodeQuery = Schema.decodeUnknownSync(Query.QueryInput)
+const decodeQuery = Schema.decodeUnknown(Query.QueryInput)
 
 const makeService = (
   backend: Backend,
@@ -127,7 +127,8 @@ const makeService = (
     }).pipe(Effect.withSpan("AuditLog.verify"))
 
     const query = Effect.fn("AuditLog.query")(function* (input: Query.QueryRequest) {
-      const q = yield* Effect.try({ try: () => decodeQuery(input), catch: (e) => e }).pipe(Effect.orDie)
+      // the tool decodes its input first: an invalid query here is a programming error (a defect)
+      const q = yield* decodeQuery(input).pipe(Effect.orDie)
       if (q.verifyChain) {
         const { text, head } = yield* semaphore.withPermits(1)(readVerified)
         const { log, chain } = report(text, head)
