@@ -38,7 +38,7 @@ export const messageOf = (answer: Answer): string => {
   return firstLine(answer.reasonPhrase ?? "")
 }
 
-const PERMISSION = /Permission check failed \(([^,()]+), ([^()]+)\)/
+const PERMISSION = /Permission check failed \((\/[^,()\s]*), ([A-Za-z][A-Za-z0-9.]*(?:\s*[|,]\s*[A-Za-z][A-Za-z0-9.]*)*)\)/
 
 /** Parses `Permission check failed (<path>, <privs>)`; privileges split on `|` (any-of) and `,`. */
 export const parsePermission = (message: string): { path: string; privileges: Array<string> } | undefined => {
@@ -92,7 +92,7 @@ export const fromAnswer = (answer: Answer): ApiError => {
   if (status === 500) {
     const conf = /Configuration file '?([^'\s]*?)'? does not exist/.exec(message)
     if (conf) {
-      const nodeInMessage = /\/nodes\/([^/]+)\//.exec(conf[1] ?? "")?.[1]
+      const nodeInMessage = /(?:^|\/)nodes\/([^/]+)\//.exec(conf[1] ?? "")?.[1]
       const vmid = guestFromMessage(message) ?? vmidFromPath(path) ?? 0
       return new GuestNotFound({ vmid, node: nodeInMessage ?? answer.node })
     }
