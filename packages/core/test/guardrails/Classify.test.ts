@@ -533,7 +533,7 @@ const STRUCTURAL: ReadonlyArray<(c: string) => string> = [
   (c) => `true && ${c}`,
   (c) => `false || ${c}`,
   (c) => `ls; ${c}`,
-  (c) => `echo $(${c})`,
+  (c) => `echo $( ${c} )`,
   (c) => `if true; then ${c}; fi`,
   (c) => `for i in 1; do ${c}; done`,
   (c) => `f() { ${c}; }; f`,

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as fc from "fast-check"
+import { changedLines, DEFAULT_LARGE_FILE_BYTES, largeChange, splitLines } from "@homelab-mcp/core/guardrails/LargeChange"
+
+const enc = (s: string) => new TextEncoder().encode(s)
+const lines = (n: number, prefix = "line") => Array.from({ length: n }, (_, i) => `${prefix} ${i}`).join("\n") + "\n"
+
+describe("largeChange (§4)", () => {
+  it("flags a new file, and size on top when it is big", () => {
+    expect(largeChange({ before: null, after: enc("x") })).toEqual({ isLargeChange: true, reasons: ["new-file"] })
+    expect(largeChange({ before: null, after: new Uint8Array(11), largeFileBytes: 10 })).toEqual({ isLargeChange: true, reasons: ["new-file", "size"] })
+    expect(largeChange({ before: null, after: new Uint8Array(0) }).reasons).toEqual(["new-file"])
+  })
+
+  it("flags size when either side exceeds the limit (default 1 MiB)", () => {
+    expect(DEFAULT_LARGE_FILE_BYTES).toBe(1048576)
+    const big = new Uint8Array(DEFAULT_LARGE_FILE_BYTES + 1).fill(97)
+    expect(largeChange({ before: big, after: big }).reasons).toEqual(["size"])
+    expect(largeChange({ before: enc("a"), after: new Uint8Array(11), largeFileBytes: 10 }).reasons).toContain("size")
+    expect(largeChange({ before: new Uint8Array(11), after: new Uint8Array(11), largeFileBytes: 10 }).reasons).toContain("size")
+    expect(largeChange({ before: new Uint8Array(10), after: new Uint8Array(10), largeFileBytes: 10 }).reasons).not.toContain("size")
+  })
+
+  it("flags shrink below half of a previous size of at least 1024 bytes", () => {
+    const before = new Uint8Array(1024).fill(97)
+    expect(largeChange({ before, after: new Uint8Array(511).fill(97) }).reasons).toEqual(["shrink"])
+    expect(largeChange({ before, after: new Uint8Array(512).fill(97) }).reasons).toEqual([])
+    expect(largeChange({ before: new Uint8Array(1023).fill(97), after: new Uint8Array(10).fill(97) }).reasons).toEqual([])
+  })
+
+  it("flags churn when at least half of 20+ previous lines changed", () => {
+    const before = lines(20)
+    const tenChanged = before.split("\n").map((l, i) => (i < 10 ? `${l} edited` : l)).join("\n")
+    const nineChanged = before.split("\n").map((l, i) => (i < 9 ? `${l} edited` : l)).join("\n")
+    expect(largeChange({ before: enc(before), after: enc(tenChanged) }).reasons).toEqual(["churn"])
+    expect(largeChange({ before: enc(before), after: enc(nineChanged) }).reasons).toEqual([])
+    const nineteen = lines(19)
+    expect(largeChange({ before: enc(nineteen), after: enc(lines(19, "other")) }).reasons).toEqual([])
+    // appending does not change previous lines
+    expect(largeChange({ before: enc(before), after: enc(before + lines(100, "new")) }).reasons).toEqual([])
+    // deleting half of the lines is churn
+    const half = before.split("\n").slice(10).join("\n")
+    expect(largeChange({ before: enc(before), after: enc(half) }).reasons).toContain("churn")
+  })
+
+  it("flags emptied (with shrink and churn where they apply)", () => {
+    expect(largeChange({ before: enc("a\n"), after: new Uint8Array(0) }).reasons).toEqual(["emptied"])
+    expect(largeChange({ before: enc(lines(200)), after: new Uint8Array(0) }).reasons).toEqual(["shrink", "churn", "emptied"])
+    expect(largeChange({ before: new Uint8Array(0), after: new Uint8Array(0) })).toEqual({ isLargeChange: false, reasons: [] })
+  })
+
+  it("is byte-exact: CRLF and binary content count as changes", () => {
+    const unix = lines(30)
+    expect(largeChange({ before: enc(unix), after: enc(unix.replaceAll("\n", "\r\n")) }).reasons).toContain("churn")
+    const bin = new Uint8Array(40).map((_, i) => (i % 2 === 0 ? 10 : 0x80 + i))
+    expect(largeChange({ before: bin, after: bin }).isLargeChange).toBe(false)
+  })
+
+  it("counts changed lines with an LCS for small diffs and a bounded count for big ones", () => {
+    expect(splitLines(enc(""))).toEqual([])
+    expect(splitLines(enc("a\nb"))).toEqual(["a", "b"])
+    expect(splitLines(enc("a\nb\n"))).toEqual(["a", "b"])
+    expect(changedLines(["a", "b", "c"], ["a", "x", "c"])).toBe(1)
+    expect(changedLines(["a", "b"], ["a", "b", "c"])).toBe(0)
+    const big = Array.from({ length: 3000 }, (_, i) => `l${i}`)
+    const moved = [...big.slice(1500), ...big.slice(0, 1500)]
+    expect(changedLines(big, moved)).toBe(0) // order-insensitive above the diff bound
+    expect(changedLines(big, big.map((l) => `${l}!`))).toBe(3000)
+    const start = Date.now()
+    largeChange({ before: enc(lines(5000, "a")), after: enc(lines(5000, "b")) })
+    expect(Date.now() - start).toBeLessThan(2000)
+  })
+
+  it("isLargeChange is exactly 'some reason applies' and identical content is never large (property)", () => {
+    fc.assert(
+      fc.property(fc.option(fc.uint8Array({ maxLength: 3000 }), { nil: null }), fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 1, max: 4096 }), (before, after, limit) => {
+        const r = largeChange({ before, after, largeFileBytes: limit })
+        expect(r.isLargeChange).toBe(r.reasons.length > 0)
+        expect(new Set(r.reasons).size).toBe(r.reasons.length)
+        if (before !== null) {
+          const same = largeChange({ before, after: before, largeFileBytes: limit })
+          expect(same.reasons.filter((x) => x !== "size")).toEqual([])
+        }
+      })
+    )
+  })
+})
