@@ -138,3 +138,43 @@ describe("Query.run records view", () => {
     expect(r.summary.total).toBe(6)
   })
 })
+
+describe("Query edge cases", () => {
+  it("an empty log gives an empty summary", () => {
+    const r = Query.run(q({}), Chain.parseLog(""))
+    expect(r).toMatchObject({ items: [], nextOffset: null, unparsableLines: 0 })
+    expect(r.summary).toMatchObject({ total: 0, firstTs: null, lastTs: null, byTool: {} })
+  })
+  it("records view filters by outcome, refusals and shortens cmd", () => {
+    expect(Query.run(q({ view: "records", outcome: "refused" }), log).items.map((i) => i.opId)).toEqual(["e", "b"])
+    expect(Query.run(q({ view: "records", outcome: "ok" }), log).items.map((i) => i.opId)).toEqual(["a"])
+    const r = Query.run(q({ view: "records", opId: "b", cmdMaxChars: 20 }), log)
+    expect(r.items[0]!.cmd).toBe("rm -rf /")
+    expect(r.summary.byOutcome).toEqual({ refused: 1 })
+    expect(Query.run(q({ view: "records", tool: "_audit" }), log).summary.byOutcome).toEqual({ event: 1 })
+  })
+  it("an outcome without intent stands alone; a later intent of the same op merges into it", () => {
+    const odd = logOf([
+      { opId: "x", phase: "outcome", tool: "guest_stop", outcome: "failed", error: { code: "TaskFailed", message: "boom" } },
+      { opId: "x", phase: "intent", tool: "guest_stop", vmid: 101 }
+    ])
+    const r = Query.run(q({}), odd)
+    expect(r.items).toHaveLength(1)
+    expect(r.items[0]).toMatchObject({ opId: "x", outcome: "failed", vmid: 101, outcomeSeq: 1 })
+    expect(Query.run(q({ textSearch: "BOOM" }), odd).summary.total).toBe(1)
+  })
+})
+
+describe("Chain edge cases", () => {
+  it("lines that are JSON but not records are unparsable", () => {
+    const parsed = Chain.parseLog('null\n[1]\n{"v":1}\n"x"\n')
+    expect(parsed.records).toEqual([])
+    expect(parsed.unparsable).toEqual([1, 2, 3, 4])
+    expect(parsed.tornTail).toBe(false)
+  })
+  it("a first record not linked to the genesis hash breaks the chain", () => {
+    const rec = Canonical.seal({ ...identity, v: 1, seq: 1, ts: "2026-01-01T00:00:00.000Z", prevHash: "f".repeat(64), opId: "o", phase: "event", tool: "_audit" })
+    const report = Chain.verifyChain(Chain.parseLog(Canonical.toLine(rec)), { seq: 1, hash: rec.hash })
+    expect(report.firstBreak).toMatchObject({ seq: 1, reason: expect.stringContaining("genesis") })
+  })
+})
