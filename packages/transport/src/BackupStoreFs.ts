@@ -75,8 +75,8 @@ const stripUndefined = <A extends object>(a: A): Partial<A> =>
 export interface Storage {
   readonly describe: string
   readonly read: (rel: string) => Promise<Uint8Array | null>
-  /** temp in `tmp/`, fsync, rename into place, fsync the directory. */
-  readonly writeAtomic: (rel: string, bytes: Uint8Array) => Promise<void>
+  /** temp in `tmp/`, fsync, rename into place, fsync the directory (`durable:false` skips both fsyncs). */
+  readonly writeAtomic: (rel: string, bytes: Uint8Array, options?: { readonly durable?: boolean }) => Promise<void>
   /** Exclusive create; false when the file exists. */
   readonly createExclusive: (rel: string, bytes: Uint8Array) => Promise<boolean>
   readonly remove: (rel: string) => Promise<void>
@@ -105,11 +105,11 @@ const fsyncDir = async (dir: string) => {
 /** @internal The on-disk storage under `root`. */
 export const fsStorage = (root: string): Storage => {
   const abs = (rel: string) => path.join(root, ...rel.split("/"))
-  const writeDurable = async (file: string, bytes: Uint8Array, flag: "wx") => {
+  const writeDurable = async (file: string, bytes: Uint8Array, flag: "wx", durable = true) => {
     const fh = await fs.open(file, flag, 0o600)
     try {
       await fh.writeFile(bytes)
-      await fh.sync()
+      if (durable) await fh.sync()
     } finally {
       await fh.close()
     }
@@ -124,19 +124,20 @@ export const fsStorage = (root: string): Storage => {
         throw e
       }
     },
-    writeAtomic: async (rel, bytes) => {
+    writeAtomic: async (rel, bytes, options) => {
+      const durable = options?.durable ?? true
       const dest = abs(rel)
       const tmp = path.join(root, "tmp", `${path.basename(dest)}.${process.pid}.${Crypto.randomBytes(6).toString("hex")}.tmp`)
       await fs.mkdir(path.dirname(dest), { recursive: true })
       await fs.mkdir(path.dirname(tmp), { recursive: true })
       try {
-        await writeDurable(tmp, bytes, "wx")
+        await writeDurable(tmp, bytes, "wx", durable)
         await fs.rename(tmp, dest)
       } catch (e) {
         await fs.rm(tmp, { force: true }).catch(() => undefined)
         throw e
       }
-      await fsyncDir(path.dirname(dest))
+      if (durable) await fsyncDir(path.dirname(dest))
     },
     createExclusive: async (rel, bytes) => {
       const file = abs(rel)
@@ -213,6 +214,8 @@ export const memoryStorage = (): Storage & { readonly files: Map<string, { bytes
 // ---------------------------------------------------------------------------------------------------
 
 const BLOB_NAME = /^[0-9a-f]{64}\.gz$/
+/** A change token (not part of the §1.1 layout proper): lets each process keep its state cache honest. */
+const GENERATION = "generation"
 const RECORD_NAME = /^[0-9A-HJKMNP-TV-Z]{26}\.json$/
 
 const blobPath = (sha: string) => `blobs/${sha.slice(0, 2)}/${sha}.gz`
@@ -301,7 +304,7 @@ const acquireFileLock = async (
 // ---------------------------------------------------------------------------------------------------
 
 interface State {
-  readonly records: Array<Record.VersionRecord>
+  records: Array<Record.VersionRecord>
   readonly recordSizes: Map<string, number>
   readonly blobSizes: Map<string, number>
   /** Record files that could not be decoded (kept, reported). */
@@ -416,6 +419,28 @@ export const makeWith = (
     const die = (what: string) => (e: StoreIoError) =>
       Effect.die(new Error(`backup store (${storage.describe}): ${what}: ${e.message}`))
 
+    // Under the lock, the store state comes from a cache that stays valid while `generation` holds the
+    // token this instance wrote last. Every change first replaces the token, so another process (or a
+    // crash half-way through a change) always forces a full reload.
+    let cache: { token: string; state: State } | null = null
+    const current = async (): Promise<State> => {
+      const bytes = await storage.read(GENERATION)
+      const token = bytes === null ? "" : text(bytes)
+      if (cache !== null && token !== "" && cache.token === token) return cache.state
+      const state = await loadState(storage)
+      cache = { token, state }
+      return state
+    }
+    const mutate = async <A>(state: State, change: () => Promise<A>, apply: (state: State, result: A) => void): Promise<A> => {
+      const token = Crypto.randomBytes(12).toString("hex")
+      cache = null
+      await storage.writeAtomic(GENERATION, utf8(token), { durable: false })
+      const result = await change()
+      apply(state, result)
+      cache = { token, state }
+      return result
+    }
+
     const targetRecords = async (descriptor: string) => {
       const { records } = await readTargetRecords(storage, Target.targetKey(descriptor))
       return records.filter((r) => r.descriptor === descriptor).sort(Record.newestFirst)
@@ -513,22 +538,37 @@ export const makeWith = (
     }
 
     const storeUnlocked = async (request: StoreRequest, nowMs: number): Promise<Either.Either<StoreResult, BackupStoreFull>> => {
-      const state = await loadState(storage)
+      const state = await current()
       const prepared = prepare(state, request, nowMs)
       if (prepared.full) {
         return Either.left(new BackupStoreFull({ usedBytes: prepared.plan.usedBytesAfter, capBytes: settings.globalCapBytes }))
       }
       const { decision } = prepared
-      let record = prepared.record
-      if (decision.kind === "full" || decision.kind === "rdiff") {
-        const size = await writeBlob(decision.payload)
-        if (size !== record.storedBytes) record = { ...record, storedBytes: size }
-      }
-      const info = Target.info(request.target)
-      const infoPath = `${targetDir(info.descriptor)}/target.json`
-      if ((await storage.read(infoPath)) === null) await storage.writeAtomic(infoPath, utf8(`${JSON.stringify(info)}\n`))
-      await storage.writeAtomic(recordPath(record.descriptor, record.versionId), utf8(Record.toJson(record)))
-      await evict(state, prepared.plan)
+      const record = await mutate(
+        state,
+        async () => {
+          let record = prepared.record
+          if (decision.kind === "full" || decision.kind === "rdiff") {
+            const size = await writeBlob(decision.payload)
+            if (size !== record.storedBytes) record = { ...record, storedBytes: size }
+          }
+          const info = Target.info(request.target)
+          const infoPath = `${targetDir(info.descriptor)}/target.json`
+          if ((await storage.read(infoPath)) === null) await storage.writeAtomic(infoPath, utf8(`${JSON.stringify(info)}\n`))
+          await storage.writeAtomic(recordPath(record.descriptor, record.versionId), utf8(Record.toJson(record)))
+          await evict(state, prepared.plan)
+          return record
+        },
+        (s, record) => {
+          const evicted = new Set(prepared.plan.evict)
+          s.records = s.records.filter((r) => !evicted.has(r.versionId))
+          for (const id of evicted) s.recordSizes.delete(id)
+          for (const sha of prepared.plan.deleteBlobs) s.blobSizes.delete(sha)
+          s.records.push(record)
+          s.recordSizes.set(record.versionId, Record.recordBytes(record))
+          if (record.blob !== null) s.blobSizes.set(record.blob, record.storedBytes)
+        }
+      )
       return Either.right({
         versionId: record.versionId,
         kind: record.kind,
@@ -560,6 +600,8 @@ export const makeWith = (
         }
         if (!ok) throw new Error(`${storage.describe}/store.json is not a homelab-mcp-backups v1 store; point MCP_BACKUP_DIR elsewhere`)
       }
+      // Cleanup changes the store: other processes must drop their caches.
+      await storage.writeAtomic(GENERATION, utf8(Crypto.randomBytes(12).toString("hex")), { durable: false })
       for (const name of await storage.list("tmp")) {
         const s = await storage.stat(`tmp/${name}`)
         if (s !== null && nowMs - s.mtimeMs > stagingMaxAgeMs) await storage.remove(`tmp/${name}`)
@@ -617,7 +659,7 @@ export const makeWith = (
       }),
       checkCapacity: Effect.fn("BackupStore.checkCapacity")(function* (request) {
         const now = yield* Clock.currentTimeMillis
-        const prepared = yield* locked(async () => prepare(await loadState(storage), request, now)).pipe(
+        const prepared = yield* locked(async () => prepare(await current(), request, now)).pipe(
           Effect.mapError(internal(request.opId, "capacity check"))
         )
         if (prepared.full) {
@@ -694,32 +736,52 @@ export const makeWith = (
       remove: Effect.fn("BackupStore.remove")(function* (descriptor, versionId) {
         yield* findRecord(descriptor, versionId)
         yield* locked(async () => {
-          const state = await loadState(storage)
+          const state = await current()
           const record = state.records.find((r) => r.versionId === versionId && r.descriptor === descriptor)
           if (record === undefined) return
-          await storage.remove(recordPath(descriptor, versionId))
           const stillUsed = state.records.some((r) => r.versionId !== versionId && r.blob === record.blob)
-          if (record.blob !== null && !stillUsed) await storage.remove(blobPath(record.blob))
-          const left = await storage.list(targetDir(descriptor))
-          if (!left.some((n) => RECORD_NAME.test(n))) {
-            await storage.remove(`${targetDir(descriptor)}/target.json`)
-            await storage.removeDir(targetDir(descriptor))
-          }
+          await mutate(
+            state,
+            async () => {
+              await storage.remove(recordPath(descriptor, versionId))
+              if (record.blob !== null && !stillUsed) await storage.remove(blobPath(record.blob))
+              const left = await storage.list(targetDir(descriptor))
+              if (!left.some((n) => RECORD_NAME.test(n))) {
+                await storage.remove(`${targetDir(descriptor)}/target.json`)
+                await storage.removeDir(targetDir(descriptor))
+              }
+            },
+            (s) => {
+              s.records = s.records.filter((r) => r.versionId !== versionId)
+              s.recordSizes.delete(versionId)
+              if (record.blob !== null && !stillUsed) s.blobSizes.delete(record.blob)
+            }
+          )
         }).pipe(Effect.catchAll(die("remove")))
       }),
       markUncertain: Effect.fn("BackupStore.markUncertain")(function* (descriptor, versionId) {
         yield* findRecord(descriptor, versionId)
         const updated = yield* locked(async () => {
+          const state = await current()
           const bytes = await storage.read(recordPath(descriptor, versionId))
           if (bytes === null) return null
           const record = { ...Record.decodeJson(text(bytes)), uncertain: true }
-          await storage.writeAtomic(recordPath(descriptor, versionId), utf8(Record.toJson(record)))
-          return record
+          return mutate(
+            state,
+            async () => {
+              await storage.writeAtomic(recordPath(descriptor, versionId), utf8(Record.toJson(record)))
+              return record
+            },
+            (s) => {
+              s.records = s.records.map((r) => (r.versionId === versionId ? record : r))
+              s.recordSizes.set(versionId, Record.recordBytes(record))
+            }
+          )
         }).pipe(Effect.catchAll(die("mark uncertain")))
         return updated === null ? yield* new VersionNotFound({ target: descriptor, versionId }) : updated
       }),
-      usage: unlocked(async () => {
-        const state = await loadState(storage)
+      usage: locked(async () => {
+        const state = await current()
         const usage: Usage = {
           usedBytes: Eviction.usage(storedVersions(state), state.blobSizes),
           capBytes: settings.globalCapBytes,
@@ -746,7 +808,7 @@ export const makeWith = (
 export const make = (options: Options): Effect.Effect<BackupStore.Service> =>
   Effect.tryPromise({
     try: () => Promise.all(["blobs", "targets", "tmp"].map((d) => fs.mkdir(path.join(options.dir, d), { recursive: true }))),
-    catch: (e) => new Error(`cannot create the backup directory ${options.dir}: ${String(e)}`)
+    catch: (e) => new StoreIoError({ message: `cannot create the backup directory ${options.dir}: ${String(e)}` })
   }).pipe(Effect.orDie, Effect.zipRight(makeWith(fsStorage(options.dir), options)))
 
 /** The file-backed store as a layer. */
