@@ -160,6 +160,19 @@ describe("AuditLogJsonl", () => {
       expect(error.message).toContain("nothing was changed")
     }))
 
+  it.live("an unreadable log makes query fail with AuditUnavailable", () =>
+    Effect.gen(function* () {
+      const dir = tmpDir()
+      const log = yield* open(dir)
+      fs.rmSync(path.join(dir, "audit.jsonl"))
+      fs.mkdirSync(path.join(dir, "audit.jsonl"))
+      const error = yield* Effect.flip(log.query({}))
+      expect(error._tag).toBe("AuditUnavailable")
+      expect(error.reason).toContain("cannot read")
+      const appendError = yield* Effect.flip(log.append({ opId: "x", phase: "intent", tool: "guest_start" }))
+      expect(appendError._tag).toBe("AuditUnavailable")
+    }))
+
   it.live("serialized in process: concurrent appends keep one chain", () =>
     Effect.gen(function* () {
       const dir = tmpDir()
