@@ -225,6 +225,19 @@ export const make = (options: SshOptions) =>
     let connects = 0
     let openExecChannels = 0
     let presented: string | null = null
+    // Trust is decided at startup: no pin and no TOFU (or an unusable TOFU store) stops here, naming why.
+    if (settings.hostKeyFingerprint === null) {
+      if (!settings.tofu) {
+        return yield* new SshTrustUnavailable({
+          reason: `no SSH_HOST_KEY_FINGERPRINT is set for ${target} and SSH_HOST_KEY_TOFU is off`
+        })
+      }
+      if (settings.knownHostsPath === null) {
+        return yield* new SshTrustUnavailable({ reason: "SSH_HOST_KEY_TOFU is on but no SSH_KNOWN_HOSTS_PATH is set" })
+      }
+      const store = readKnownHosts(settings.knownHostsPath)
+      if (Either.isLeft(store)) return yield* new SshTrustUnavailable({ reason: store.left })
+    }
     const connectLock = yield* Effect.makeSemaphore(1)
     const sftpLock = yield* Effect.makeSemaphore(1)
     const channelPermits = yield* Effect.makeSemaphore(Math.max(1, settings.maxChannels - 1))
