@@ -10,6 +10,7 @@ import { selectBackupKind, type BackupDecision } from "./Policy.js"
 import type { BackupKind, VersionRecord } from "./Record.js"
 import { equalBytes, sha256 } from "./Hash.js"
 import * as UnifiedDiff from "../diff/UnifiedDiff.js"
+import * as GuardrailsLargeChange from "../guardrails/LargeChange.js"
 
 /** The target's state as read once (pipeline step 3); `exists:false` is a typed not-found, never "any error". */
 export type Previous =
@@ -29,12 +30,16 @@ export interface LargeChange {
   readonly reasons: ReadonlyArray<string>
 }
 
-/** Computes the large-change verdict; supplied by the guardrails module. */
+/** Computes the large-change verdict (default: guardrails.md §4 via `@homelab-mcp/core/guardrails/LargeChange`). */
 export type LargeChangeDetector = (input: {
   readonly previous: Uint8Array | null
   readonly next: Uint8Array
   readonly largeFileBytes: number
 }) => LargeChange
+
+/** The guardrails.md §4 detector. */
+export const defaultLargeChange: LargeChangeDetector = (input) =>
+  GuardrailsLargeChange.largeChange({ before: input.previous, after: input.next, largeFileBytes: input.largeFileBytes })
 
 /** Inputs of one write plan. */
 export interface WritePlanInput {
@@ -43,7 +48,8 @@ export interface WritePlanInput {
   readonly settings: Pick<BackupSettings, "largeFileBytes" | "largeFilePolicy" | "globalCapBytes">
   /** The target's newest version record, if any (a differing `afterSha256` means an out-of-band edit). */
   readonly newest: VersionRecord | null
-  readonly largeChange: LargeChangeDetector
+  /** Overrides the guardrails.md §4 detector (tests). */
+  readonly largeChange?: LargeChangeDetector
   /** Diff options (labels default to `before`/`after`). */
   readonly diff?: UnifiedDiff.Options
   /**
@@ -117,7 +123,7 @@ export const plan = (input: WritePlanInput): WritePlan => {
   } else if (input.restoreLimitBytes !== undefined && prevBytesArr !== null && prevBytesArr.length > input.restoreLimitBytes) {
     notRevertibleReason = `the previous file is ${prevBytesArr.length} bytes, more than the ${input.restoreLimitBytes} bytes that can be written back through this transport`
   }
-  const large = input.largeChange({ previous: prevBytesArr, next, largeFileBytes: input.settings.largeFileBytes })
+  const large = (input.largeChange ?? defaultLargeChange)({ previous: prevBytesArr, next, largeFileBytes: input.settings.largeFileBytes })
   return {
     ...common,
     unchanged: false,

@@ -101,6 +101,20 @@ describe("WritePlan.plan", () => {
   })
 })
 
+describe("WritePlan with the guardrails large-change detector (default)", () => {
+  it("flags new files, shrink, churn and emptied content", () => {
+    const created = WritePlan.plan({ previous: { exists: false }, next: t("x\n"), settings, newest: null })
+    expect(created).toMatchObject({ isLargeChange: true, largeChangeReasons: ["new-file"] })
+    const before = text(40, "g")
+    const emptied = WritePlan.plan({ previous: { exists: true, bytes: t(before) }, next: new Uint8Array(0), settings, newest: null })
+    expect(emptied.largeChangeReasons).toEqual(expect.arrayContaining(["shrink", "churn", "emptied"]))
+    const small = WritePlan.plan({ previous: { exists: true, bytes: t(before) }, next: t(before.replace("3 ", "3 x")), settings, newest: null })
+    expect(small).toMatchObject({ isLargeChange: false, largeChangeReasons: [] })
+    const big = WritePlan.plan({ previous: { exists: true, bytes: t(before) }, next: t(before + "y\n"), settings: { ...settings, largeFileBytes: 100 }, newest: null })
+    expect(big.largeChangeReasons).toContain("size")
+  })
+})
+
 describe("WritePlan.planRevert", () => {
   it("restores bytes, deletes a created file, or is a no-op", () => {
     const restored = WritePlan.planRevert({ exists: true, bytes: t("new\n") }, { kind: "bytes", bytes: t("old\n"), sha256: sha256("old\n") })
