@@ -151,6 +151,22 @@ describe("AuditLogJsonl", () => {
       expect(yield* reopened.verify).toMatchObject({ ok: true })
     }))
 
+  it.live("a lock left by a dead process is broken; a live holder makes the append wait, then fail", () =>
+    Effect.gen(function* () {
+      const dir = tmpDir()
+      const log = yield* open(dir, [], { lockTimeoutMs: 300 })
+      const lock = path.join(dir, "audit.jsonl.lock")
+      fs.writeFileSync(lock, "999999999\n")
+      yield* log.append({ opId: "a", phase: "intent", tool: "guest_start" })
+      expect(fs.existsSync(lock)).toBe(false)
+      fs.writeFileSync(lock, `${process.ppid}\n`)
+      const error = yield* Effect.flip(log.append({ opId: "b", phase: "intent", tool: "guest_start" }))
+      expect(error._tag).toBe("AuditUnavailable")
+      expect(error.reason).toContain(`held by pid ${process.ppid}`)
+      fs.rmSync(lock)
+      expect(yield* log.verify).toMatchObject({ ok: true, checked: 2 })
+    }))
+
   it.live("an unwritable location fails with AuditUnavailable", () =>
     Effect.gen(function* () {
       const dir = tmpDir()

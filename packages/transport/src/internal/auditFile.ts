@@ -47,8 +47,10 @@ export const acquireLock = async (lockPath: string, options: LockOptions): Promi
     try {
       const [stat, text] = await Promise.all([fs.stat(lockPath), fs.readFile(lockPath, "utf8")])
       const pid = Number.parseInt(text.trim(), 10)
-      const ownerGone = Number.isInteger(pid) && pid > 0 ? !isAlive(pid) : Date.now() - stat.mtimeMs > options.staleMs
-      if (ownerGone) {
+      // An append holds the lock for milliseconds: a dead owner, or a lock older than `staleMs` (a reused
+      // pid after a reboot), is a leftover of a crash.
+      const ownerGone = Number.isInteger(pid) && pid > 0 && pid !== process.pid ? !isAlive(pid) : false
+      if (ownerGone || Date.now() - stat.mtimeMs > options.staleMs) {
         await fs.rm(lockPath, { force: true })
         continue
       }
