@@ -233,3 +233,86 @@ describe("sandbox: HostFiles", () => {
       })
     ), 30_000)
 })
+
+describe("sandbox: faults and flags", () => {
+  const withFault = <A, E, R>(rule: Parameters<Sandbox.SandboxControl["addFault"]>[0], body: Effect.Effect<A, E, R>) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => sandbox.control.addFault(rule)),
+      () => body,
+      () => Effect.sync(() => sandbox.control.removeFault(rule.id))
+    )
+
+  it.live("an impostor host key is refused with expected and presented; an auth failure is SshAuthFailed", () =>
+    Effect.gen(function*() {
+      const impostor = yield* withFault(
+        { id: "t-hostkey", target: { kind: "sshHandshake" }, when: { _tag: "always" }, effect: { _tag: "hostKey" } },
+        Effect.flip(run(Effect.flatMap(NodeShell, (sh) => sh.exec(["true"]))))
+      )
+      expect(impostor).toMatchObject({
+        _tag: "SshHostKeyMismatch",
+        expected: ssh().hostKeyFingerprint,
+        presented: ssh().impostorFingerprint
+      })
+      const auth = yield* withFault(
+        { id: "t-auth", target: { kind: "sshHandshake" }, when: { _tag: "always" }, effect: { _tag: "authFail" } },
+        Effect.flip(run(Effect.flatMap(NodeShell, (sh) => sh.exec(["true"]))))
+      )
+      expect(auth._tag).toBe("SshAuthFailed")
+    }), 30_000)
+
+  it.live("a connection dropped mid-command reports SshChannelClosed and the next call reconnects", () =>
+    run(
+      Effect.gen(function*() {
+        const sh = yield* NodeShell
+        yield* sh.exec(["true"])
+        const cut = yield* withFault(
+          { id: "t-drop", target: { kind: "ssh", argv: "drop-marker" }, when: { _tag: "always" }, effect: { _tag: "drop", phase: "body", afterBytes: 3 } },
+          Effect.flip(sh.exec(["sh", "-c", "echo drop-marker-0123456789"]))
+        )
+        expect(cut._tag).toBe("SshChannelClosed")
+        expect((yield* sh.exec(["echo", "again"])).stdout).toBe("again\n")
+        expect((yield* (yield* Ssh.Ssh).stats).connects).toBe(2)
+      })
+    ), 30_000)
+
+  it.live("without posix-rename the host write falls back to mv -f; without SFTP the error names the subsystem", () =>
+    Effect.gen(function*() {
+      sandbox.control.setFlags({ sftpExtensions: "none" })
+      const w = yield* run(
+        Effect.gen(function*() {
+          const hf = yield* HostFiles
+          const r = yield* hf.write("/root/fallback.txt", Buffer.from("via mv\n"))
+          const back = yield* hf.read("/root/fallback.txt", { offset: 0, length: 100 })
+          const names = (yield* hf.readdir("/root")).map((e) => e.name)
+          yield* hf.unlink("/root/fallback.txt")
+          return { r, back: Buffer.from(back).toString("utf8"), names }
+        })
+      ).pipe(Effect.ensuring(Effect.sync(() => sandbox.control.setFlags({ sftpExtensions: "openssh" }))))
+      expect(w.r.newFile).toBe(true)
+      expect(w.back).toBe("via mv\n")
+      expect(w.names.some((n) => n.includes(".mcp-"))).toBe(false)
+      sandbox.control.setFlags({ sftp: "off" })
+      const e = yield* Effect.flip(run(Effect.flatMap(NodeShell, (sh) => sh.readFile("/etc/hostname")))).pipe(
+        Effect.ensuring(Effect.sync(() => sandbox.control.setFlags({ sftp: "offered" })))
+      )
+      expect(e._tag).toBe("CommandFailed")
+      expect(e.message).toMatch(/SFTP subsystem/)
+    }), 30_000)
+
+  it.live("the Alpine CT: sh instead of bash, BusyBox timeout detected, real exit codes (D1, D4, J1)", () =>
+    run(
+      Effect.gen(function*() {
+        const sh = yield* NodeShell
+        const ge = yield* GuestExec
+        const start = yield* sh.exec(["pct", "start", "102"], { timeoutMs: 20_000 })
+        expect(start.exitCode).toBe(0)
+        yield* Effect.addFinalizer(() => Effect.ignore(sh.exec(["pct", "stop", "102"], { timeoutMs: 20_000 })))
+        const r = yield* ge.pctExec({ vmid: 102, command: "echo $((6*7)); exit 5", timeoutMs: 5_000 })
+        expect(r).toMatchObject({ shell: "sh", exitCode: 5, stdout: "42\n" })
+        expect(r.notes.join(" ")).toMatch(/no bash/)
+        expect(r.notes.join(" ")).toMatch(/BusyBox/)
+        const missing = yield* ge.pctExec({ vmid: 102, command: "no-such-command-xyz", timeoutMs: 5_000 })
+        expect(missing.exitCode).toBe(127)
+      }).pipe(Effect.scoped)
+    ), 60_000)
+})
