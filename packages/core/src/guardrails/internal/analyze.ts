@@ -20,7 +20,8 @@ import {
   walkNodes,
   wordHasExpansion
 } from "./shell.js"
-import { WRAPPERS, type Peel } from "./wrappers.js"
+import { afterDashDash, containerExec, WRAPPERS, type Peel } from "./wrappers.js"
+import { resolvePattern } from "./pathPattern.js"
 
 export type Severity = "deny" | "confirm"
 
@@ -58,7 +59,7 @@ const NO_STDIN: Stdin = { kind: "none" }
 /** Shared accumulator plus per-scope state (cwd, variables, functions). */
 export class Scope {
   constructor(
-    readonly out: { findings: Array<Finding>; heavy: Array<string> },
+    readonly out: { findings: Array<Finding>; heavy: Array<string>; written: Set<string> },
     readonly opts: AnalyzeOptions,
     public cwd: string | undefined,
     readonly vars: Map<string, string | null>,
@@ -68,7 +69,7 @@ export class Scope {
   ) {}
 
   static root(opts: AnalyzeOptions): Scope {
-    return new Scope({ findings: [], heavy: [] }, opts, opts.cwd, new Map(), new Map(), [], 0)
+    return new Scope({ findings: [], heavy: [], written: new Set() }, opts, opts.cwd, new Map(), new Map(), [], 0)
   }
 
   /** A subshell: cwd and variables are copied and do not leak back. */
@@ -78,6 +79,11 @@ export class Scope {
 
   nested(): Scope {
     return new Scope(this.out, this.opts, this.cwd, new Map(this.vars), this.funcs, this.callStack, this.depth + 1)
+  }
+
+  /** The same accumulator, judging a command that runs inside a guest. */
+  inGuest(): Scope {
+    return new Scope(this.out, { ...this.opts, context: "guest" }, undefined, new Map(this.vars), this.funcs, this.callStack, this.depth)
   }
 
   calling(name: string): Scope {
@@ -91,6 +97,18 @@ export class Scope {
   add(severity: Severity, reason: string, isProtected = false): void {
     if (this.out.findings.some((f) => f.reason === reason && f.severity === severity)) return
     this.out.findings.push(isProtected ? { severity, reason, protected: true } : { severity, reason })
+  }
+
+  /** Remembers a literal path this script writes (to catch it being executed later in the script). */
+  wrote(path: string): void {
+    this.out.written.add(path)
+  }
+
+  /** True when `field` names a file this script wrote earlier. */
+  runsWritten(field: string): boolean {
+    if (isDynamic(field) || isGlob(field) || !field.includes("/")) return false
+    const p = resolvePattern(field, this.cwd)
+    return p.kind === "abs" && !p.open && this.out.written.has(`/${p.segs.join("/")}`)
   }
 
   heavy(reason: string): void {
@@ -292,6 +310,7 @@ export const programName = (field: string): string => {
 }
 
 const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "rbash", "lksh", "posh", "yash"])
+const FOREIGN_SHELLS = new Set(["fish", "csh", "tcsh", "nu", "xonsh", "elvish", "pwsh"])
 const INTERPRETERS = /^(python[0-9.]*|perl|ruby|node|nodejs|php[0-9.]*|lua[0-9.]*)$/
 
 export const analyzeArgv = (argv: ReadonlyArray<string>, scope: Scope, stdin: Stdin, stdinArgs: boolean): void => {
@@ -303,6 +322,7 @@ export const analyzeArgv = (argv: ReadonlyArray<string>, scope: Scope, stdin: St
     return
   }
   const name = programName(raw)
+  if (scope.runsWritten(raw)) scope.add("confirm", `runs ${show(raw)}, which this command wrote (code only known at run time)`)
   if (isGlob(name)) {
     const re = fieldRegex(name)
     const matches = Rules.KNOWN_PROGRAMS.filter((p) => re.test(p))
@@ -325,6 +345,27 @@ export const analyzeArgv = (argv: ReadonlyArray<string>, scope: Scope, stdin: St
   }
 
   if (SHELLS.has(name)) return shell(name, args, scope, stdin, stdinArgs)
+  if (FOREIGN_SHELLS.has(name)) {
+    if (args.some((a) => /^-[a-zA-Z]*c/.test(a)) || stdin.kind !== "none") scope.add("confirm", `${name} code cannot be parsed as a POSIX shell script`)
+    return
+  }
+  // commands that run a command inside a guest or container
+  if (name === "pct" && args[0] === "exec") return followPeel(afterDashDash(1)(args.slice(1)), scope.inGuest(), stdin, stdinArgs, name)
+  if (name === "qm" && args[0] === "guest" && args[1] === "exec") return followPeel(afterDashDash(1)(args.slice(2)), scope.inGuest(), stdin, stdinArgs, name)
+  if ((name === "docker" || name === "podman") && args[0] === "exec") return followPeel(containerExec(args.slice(1)), scope.inGuest(), stdin, stdinArgs, name)
+  if (name === "trap") {
+    const action = args[0]
+    if (action !== undefined && args.length >= 2 && action !== "-" && !action.startsWith("-")) nestedScript(action, scope, "trap")
+    return
+  }
+  if (name === "at" || name === "batch") {
+    if (!args.some((a) => /^-[a-zA-Z]*[lrdc]/.test(a))) scope.add("confirm", `${name} schedules commands to run later`)
+    return
+  }
+  if (name === "crontab") {
+    if (!args.some((a) => /^-[a-zA-Z]*l/.test(a))) scope.add("confirm", "crontab changes scheduled commands")
+    return
+  }
   if (name === "eval") {
     scope.add("confirm", "eval runs code built at run time")
     if (args.length > 0) nestedScript(args.join(" "), scope, "eval")
@@ -334,6 +375,7 @@ export const analyzeArgv = (argv: ReadonlyArray<string>, scope: Scope, stdin: St
     const file = args[0]
     if (file === undefined) return
     if (isDynamic(file)) scope.add("confirm", `${name} of a file only known at run time (${show(file)})`)
+    else if (scope.runsWritten(file.includes("/") ? file : `./${file}`)) scope.add("confirm", `${name} of ${show(file)}, which this command wrote`)
     else if ((file === "/dev/stdin" || file === "-" || file === "/proc/self/fd/0") && stdin.kind !== "none") {
       scope.add("confirm", `${name} reads a script from standard input`)
     }
@@ -408,6 +450,7 @@ const shell = (name: string, args: ReadonlyArray<string>, scope: Scope, stdin: S
   if (operands.length > 0 && !readsStdin) {
     const file = operands[0]!
     if (isDynamic(file)) scope.add("confirm", `${name} runs a script only known at run time (${show(file)})`)
+    else if (scope.runsWritten(file.includes("/") ? file : `./${file}`)) scope.add("confirm", `${name} runs ${show(file)}, which this command wrote`)
     return
   }
   switch (stdin.kind) {

@@ -9,6 +9,10 @@ import { ancestorOrEqual, type Match, type PathPattern, resolvePattern, underOrE
 import { DYN, fieldMatches, fieldRegex, isDynamic, isGlob, show } from "./shell.js"
 
 export const PVE = "/etc/pve"
+/** The pmxcfs database behind /etc/pve. */
+export const PMXCFS_DB = "/var/lib/pve-cluster"
+/** Local guest images and backups. */
+const LOCAL_STORAGE = "/var/lib/vz"
 
 /** Top-level system directories (guardrails.md §1.3). */
 export const SYSTEM_DIRS = ["bin", "boot", "dev", "etc", "home", "lib", "lib64", "opt", "root", "sbin", "srv", "usr", "var"] as const
@@ -22,7 +26,7 @@ export const KNOWN_PROGRAMS = [
   "chmod", "chown", "chgrp", "find", "mkfs", "mke2fs", "mkswap", "wipefs", "sgdisk", "blkdiscard",
   "pvecm", "pveum", "pvesh", "qm", "pct", "zpool", "zfs", "vgremove", "pvremove", "pvesm", "lvremove", "lvreduce",
   "umount", "fsck", "e2fsck", "xfs_repair", "apt", "apt-get", "aptitude", "dpkg", "kill", "killall5", "pkill",
-  "ifdown", "ifreload", "ip", "iptables", "ip6tables", "nft", "vzdump", "qmrestore", "ifconfig"
+  "ifdown", "ifreload", "ip", "iptables", "ip6tables", "nft", "vzdump", "qmrestore", "ifconfig", "parted", "sfdisk", "tar", "curl", "wget"
 ]
 
 // ---------------------------------------------------------------------------------------------------
@@ -39,7 +43,7 @@ const DEVICE_DIRS = ["mapper", "zvol", "pve", "disk"]
 export const blockDevice = (p: PathPattern): Match => {
   if (p.kind !== "abs") return p.kind === "unknown" ? "maybe" : "no"
   const [d, name] = p.segs
-  if (d === undefined) return p.open ? "maybe" : "no"
+  if (d === undefined) return "no"
   if (!fieldMatches(d, "dev")) return "no"
   if (name === undefined) return p.open ? "maybe" : "no"
   if (isGlob(name)) {
@@ -87,7 +91,11 @@ const protectedFinding = (scope: Scope, m: Match, what: string, p: PathPattern):
 /** Any write (redirect, tee, dd of=, cp/mv/install/rsync destination, in-place edit, chmod…). */
 export const checkWrite = (field: string, scope: Scope, what: string): void => {
   const p = pathOf(field, scope)
-  if (scope.host) protectedFinding(scope, underOrEqual(p, PVE), what, p)
+  if (p.kind === "abs" && !p.open && !p.segs.some(isGlob)) scope.wrote(`/${p.segs.join("/")}`)
+  if (scope.host) {
+    protectedFinding(scope, underOrEqual(p, PVE), what, p)
+    if (underOrEqual(p, PMXCFS_DB) === "yes") scope.add("deny", `${what} under ${PMXCFS_DB} (the cluster configuration database, protected)`, true)
+  }
   const k = kernelTarget(p)
   if (k !== undefined) scope.add("deny", `${what}: writes to ${k}`)
   const dev = blockDevice(p)
@@ -104,6 +112,8 @@ const checkRemove = (field: string, scope: Scope, what: string, recursive: boole
     // removing an ancestor of /etc/pve removes it too (/ and /etc are also system dirs, reported below)
     if (recursive && m === "no" && sys !== "yes") m = ancestorOrEqual(p, PVE) === "yes" ? "yes" : m
     protectedFinding(scope, m, what, p)
+    if (underOrEqual(p, PMXCFS_DB) === "yes") scope.add("deny", `${what} under ${PMXCFS_DB} (the cluster configuration database, protected)`, true)
+    if (recursive && underOrEqual(p, LOCAL_STORAGE) === "yes") scope.add("confirm", `${what}: recursive delete in ${LOCAL_STORAGE} (local guest images and backups)`)
   }
   if (!recursive) return
   if (sys === "yes") scope.add("deny", `${what}: recursive delete of ${showPath(p)} (a top-level system directory)`)
@@ -257,7 +267,16 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
         scope.add("confirm", `systemctl ${verb} ${units.join(" ")} ${power}`)
       }
       if (SERVICE_VERBS.has(verb)) {
-        const hit = units.filter((u) => CRITICAL_UNITS.has(unitName(u)))
+        const hit = units.filter((u) => {
+          // systemctl matches unit globs itself, quoted or not
+          const n = show(unitName(u))
+          if (/[*?[]/.test(n)) {
+            const re = new RegExp(`^${n.replace(/[.+^${}()|\\/]/g, "\\$&").replace(/\[[^\]]*\]/g, ".").replace(/\*/g, ".*").replace(/\?/g, ".")}$`)
+            return [...CRITICAL_UNITS].some((c) => re.test(c) || re.test(`${c}.service`))
+          }
+          if (isDynamic(u)) return false
+          return CRITICAL_UNITS.has(n)
+        })
         if (hit.length > 0) scope.add("confirm", `systemctl ${verb} ${hit.join(" ")} can cut off access to the node`)
       }
       return
@@ -586,13 +605,46 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
     }
 
     // ----- heavy only -----
-    case "curl":
-    case "wget":
-    case "scp":
-      scope.heavy(`${name} (network transfer)`)
+    case "curl": {
+      scope.heavy("curl (network transfer)")
+      const p = parseArgs(args, { shortWithArg: "oudHXAeEbcCKmrTwxyYzFUQ", longWithArg: ["output", "user", "data", "header", "request", "user-agent", "referer", "cookie", "cookie-jar", "config", "max-time", "range", "upload-file", "write-out", "proxy", "form", "data-binary", "data-raw", "connect-timeout", "retry", "cert", "key", "cacert", "resolve", "output-dir"] })
+      for (const o of [...(p.short.get("o") ?? []), ...(p.long.get("output") ?? []), ...(p.short.get("c") ?? []), ...(p.long.get("cookie-jar") ?? [])]) {
+        if (o !== "-") checkWrite(o, scope, `curl -o ${show(o)}`)
+      }
       return
-    case "tar":
+    }
+    case "wget": {
+      scope.heavy("wget (network transfer)")
+      const p = parseArgs(args, { shortWithArg: "OoaPeUtTwiBQ", longWithArg: ["output-document", "output-file", "append-output", "directory-prefix", "execute", "user-agent", "tries", "timeout", "wait", "input-file", "base", "quota", "header", "user", "password"] })
+      for (const o of [...(p.short.get("O") ?? []), ...(p.long.get("output-document") ?? [])]) {
+        if (o !== "-") checkWrite(o, scope, `wget -O ${show(o)}`)
+      }
+      for (const d of [...(p.short.get("P") ?? []), ...(p.long.get("directory-prefix") ?? [])]) checkWrite(joinPath(d, DYN), scope, `wget -P ${show(d)}`)
+      return
+    }
+    case "scp":
+      scope.heavy("scp (network transfer)")
+      return
+    case "tar": {
       scope.heavy("tar (bulk archive)")
+      const first = args[0] ?? ""
+      const oldStyle = first.length > 0 && !first.startsWith("-") ? first : ""
+      const p = parseArgs(oldStyle ? args.slice(1) : args, { shortWithArg: "fCbHKLNTVXgI", longWithArg: ["file", "directory", "exclude", "files-from", "exclude-from", "transform", "owner", "group", "mode", "use-compress-program", "newer", "label", "volno-file", "xform"] })
+      const extract = oldStyle.includes("x") || p.short.has("x") || hasLong(p, "extract", "get")
+      if (!extract) return
+      const dirs = [...(p.short.get("C") ?? []), ...(p.long.get("directory") ?? [])]
+      const dir = dirs[dirs.length - 1] ?? (scope.cwd !== undefined ? scope.cwd : undefined)
+      if (dir !== undefined) checkWrite(joinPath(dir, DYN), scope, `tar -x into ${show(dir)}`)
+      return
+    }
+    case "parted": {
+      const ops = operandsOf(args, "", ["align"])
+      const changes = ops.slice(1).some((o) => ["mklabel", "mktable", "rm", "mkpart", "resizepart", "name", "set", "toggle"].includes(o))
+      if (changes) scope.add("confirm", "parted changes a partition table")
+      return
+    }
+    case "sfdisk":
+      if (!args.some((a) => /^(-[lsdJVgh]|--(list|show-size|dump|json|verify|show-geometry|help|version|list-types|backup-pt-sectors))/.test(a))) scope.add("confirm", "sfdisk writes a partition table")
       return
     case "du":
       if (operandsOf(args, "BdtX", ["block-size", "max-depth", "threshold", "exclude-from", "exclude", "time-style", "files0-from"]).some((o) => { const p = pathOf(o, scope); return p.kind === "abs" && p.segs.length === 0 && !p.open })) {

@@ -202,6 +202,58 @@ const ltrace = simple("eoOpsuEaADFlnxw", ["output", "library", "config", "align"
 
 const doas = simple("uC", [])
 
+/** `ssh [options] host [command…]`: the remote command is a shell string run by the remote shell. */
+const ssh = (args: ReadonlyArray<string>): Peel => {
+  const p = parseArgs(args, { shortWithArg: "bcDEeFIiJLlmOopQRSWw", stopAtOperand: true })
+  const rest = args.slice(p.rest + 1)
+  return rest.length > 0 ? { kind: "script", text: rest.join(" "), label: "ssh" } : NONE
+}
+
+/** `pct exec <vmid> [--] cmd…`, `lxc-attach -n <id> [--] cmd…`. */
+export const afterDashDash = (skipOperands: number) => (args: ReadonlyArray<string>): Peel => {
+  const dd = args.indexOf("--")
+  if (dd >= 0) return argvFrom(args, dd + 1)
+  return argvFrom(args, skipOperands)
+}
+
+const lxcAttach = (args: ReadonlyArray<string>): Peel => {
+  const dd = args.indexOf("--")
+  if (dd >= 0) return argvFrom(args, dd + 1)
+  const p = parseArgs(args, { shortWithArg: "nPesv", longWithArg: ["name", "lxcpath", "elevated-privileges", "arch", "namespaces", "set-var", "uid", "gid", "context"], stopAtOperand: true })
+  return p.rest < args.length ? argvFrom(args, p.rest) : { kind: "argv", argv: ["sh"] }
+}
+
+/** `docker|podman exec [options] <container> cmd…`. */
+export const containerExec = (args: ReadonlyArray<string>): Peel => {
+  const p = parseArgs(args, { shortWithArg: "euw", longWithArg: ["env", "env-file", "user", "workdir", "detach-keys"], stopAtOperand: true })
+  return argvFrom(args, p.rest + 1)
+}
+
+/** `script [options] -c command [file]`: the command runs through the shell. */
+const script = (args: ReadonlyArray<string>): Peel => {
+  const p = parseArgs(args, { shortWithArg: "cEIOBTm", longWithArg: ["command", "echo", "log-in", "log-out", "log-io", "log-timing", "logging-format", "output-limit"] })
+  const cmd = p.short.get("c")?.[0] ?? p.long.get("command")?.[0]
+  return cmd !== undefined ? { kind: "script", text: cmd, label: "script -c" } : NONE
+}
+
+/** `screen [options] [cmd…]` (e.g. `screen -dmS name cmd`). */
+const screen = (args: ReadonlyArray<string>): Peel => {
+  const p = parseArgs(args, { shortWithArg: "SscehpTtXlL", stopAtOperand: true })
+  if (p.short.has("X") || p.short.has("r") || p.short.has("x") || p.short.has("l") || p.short.has("list")) return NONE
+  return argvFrom(args, p.rest)
+}
+
+/** `tmux new-session|new|new-window|neww|split-window|splitw|respawn-pane … 'shell command'`. */
+const tmux = (args: ReadonlyArray<string>): Peel => {
+  const sub = parseArgs(args, { shortWithArg: "cfLSTO", stopAtOperand: true })
+  const verb = args[sub.rest]
+  if (verb === undefined || !["new-session", "new", "new-window", "neww", "split-window", "splitw", "respawn-pane", "respawnp", "respawn-window", "respawnw", "run-shell", "run"].includes(verb)) return NONE
+  const rest = args.slice(sub.rest + 1)
+  const p = parseArgs(rest, { shortWithArg: "censtxyFlLpSbwt", stopAtOperand: true })
+  const cmd = rest.slice(p.rest)
+  return cmd.length > 0 ? { kind: "script", text: cmd.join(" "), label: `tmux ${verb}` } : NONE
+}
+
 /** Wrapper table: program basename → peel. */
 export const WRAPPERS: ReadonlyMap<string, (args: ReadonlyArray<string>) => Peel> = new Map([
   ["sudo", sudo],
@@ -231,5 +283,11 @@ export const WRAPPERS: ReadonlyMap<string, (args: ReadonlyArray<string>) => Peel
   ["strace", strace],
   ["ltrace", ltrace],
   ["unbuffer", simple("", [])],
+  ["unshare", simple("SGRw", ["setuid", "setgid", "root", "wd", "propagation", "kill-child", "map-user", "map-group", "map-users", "map-groups", "mount-proc", "mount-binfmt"])],
+  ["ssh", ssh],
+  ["lxc-attach", lxcAttach],
+  ["script", script],
+  ["screen", screen],
+  ["tmux", tmux],
   ["catchsegv", simple("", [])]
 ])
