@@ -5,6 +5,7 @@
  * homelab-mcp server needs. `Sandbox.make(options)` is scoped: listeners and the private key directory
  * go away when the scope closes.
  */
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -15,6 +16,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { handleApi, ROOT_CALLER, type ApiRequest, type ApiResponse, type Caller } from "./api/ApiCore.js"
+import { directHttpClient } from "./api/DirectHttpClient.js"
 import { HANDLERS } from "./api/Handlers.js"
 import { startHttps, type ApiMetrics } from "./api/HttpsServer.js"
 import { presets, type FaultRule } from "./faults/Faults.js"
@@ -124,6 +126,8 @@ export interface SandboxHandle {
   readonly env: (tier?: SandboxTier) => Readonly<Record<string, string>>
   /** The socket-free API core (same pipeline, no TLS, no transport faults). */
   readonly handle: (request: ApiRequest, as?: Caller) => Effect.Effect<ApiResponse>
+  /** An `HttpClient` answering from the core without sockets (usable under the TestClock). */
+  readonly directHttpClient: HttpClient.HttpClient
 }
 
 /** The sandbox service. */
@@ -323,7 +327,8 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxHandle,
         out["MCP_TIER"] = t
         return out
       },
-      handle: (request, as) => handleApi(lab, request, { handlers: HANDLERS, ...(as !== undefined ? { as } : {}) })
+      handle: (request, as) => handleApi(lab, request, { handlers: HANDLERS, ...(as !== undefined ? { as } : {}) }),
+      directHttpClient: directHttpClient(lab)
     }
     return handleRef
   })
