@@ -128,8 +128,8 @@ export const fsStorage = (root: string): Storage => {
       const durable = options?.durable ?? true
       const dest = abs(rel)
       const tmp = path.join(root, "tmp", `${path.basename(dest)}.${process.pid}.${Crypto.randomBytes(6).toString("hex")}.tmp`)
-      await fs.mkdir(path.dirname(dest), { recursive: true })
-      await fs.mkdir(path.dirname(tmp), { recursive: true })
+      await fs.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 })
+      await fs.mkdir(path.dirname(tmp), { recursive: true, mode: 0o700 })
       try {
         await writeDurable(tmp, bytes, "wx", durable)
         await fs.rename(tmp, dest)
@@ -141,7 +141,7 @@ export const fsStorage = (root: string): Storage => {
     },
     createExclusive: async (rel, bytes) => {
       const file = abs(rel)
-      await fs.mkdir(path.dirname(file), { recursive: true })
+      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
       try {
         await writeDurable(file, bytes, "wx")
         return true
@@ -807,7 +807,7 @@ export const makeWith = (
 /** The store on disk under `options.dir` (created if missing). */
 export const make = (options: Options): Effect.Effect<BackupStore.Service> =>
   Effect.tryPromise({
-    try: () => Promise.all(["blobs", "targets", "tmp"].map((d) => fs.mkdir(path.join(options.dir, d), { recursive: true }))),
+    try: () => Promise.all(["blobs", "targets", "tmp"].map((d) => fs.mkdir(path.join(options.dir, d), { recursive: true, mode: 0o700 }))),
     catch: (e) => new StoreIoError({ message: `cannot create the backup directory ${options.dir}: ${String(e)}` })
   }).pipe(Effect.orDie, Effect.zipRight(makeWith(fsStorage(options.dir), options)))
 

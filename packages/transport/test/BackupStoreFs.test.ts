@@ -151,6 +151,39 @@ describe("BackupStoreFs (on disk)", () => {
       expect(ok.kind).toBe("absent")
     }))
 
+  it.live("fill the store on disk past its caps: the newest version of every file survives, disk usage matches the cap", () =>
+    Effect.gen(function* () {
+      const dir = tmpDir()
+      const cap = 40_000
+      const store = yield* BackupStoreFs.make({ dir, globalCapBytes: cap, perFileCap: 4 })
+      const live = new Map<string, Uint8Array>()
+      const newest = new Map<string, string>()
+      for (let round = 0; round < 8; round++) {
+        for (let f = 0; f < 6; f++) {
+          const target = Target.qm(300 + f, "/etc/app.conf")
+          const before = live.get(target.descriptor) ?? null
+          const next = t(text(40, `${f}-${round}`))
+          const r = yield* write(store, target, before, next)
+          live.set(target.descriptor, next)
+          newest.set(target.descriptor, r.versionId)
+        }
+      }
+      const onDisk = walk(dir)
+        .filter((p) => p.startsWith("blobs/") || /^targets\/[0-9a-f]{32}\/[0-9A-Z]{26}\.json$/.test(p))
+        .reduce((n, p) => n + fs.statSync(path.join(dir, p)).size, 0)
+      const usage = yield* store.usage
+      expect(usage.usedBytes).toBe(onDisk)
+      expect(onDisk).toBeLessThanOrEqual(cap)
+      for (const [descriptor, id] of newest) {
+        const versions = yield* store.versions(descriptor)
+        expect(versions[0]!.versionId).toBe(id)
+        const bytes = live.get(descriptor)!
+        const r = yield* store.restore(descriptor, id, { status: "present", sha256: sha256(bytes), bytes })
+        expect(r.state.kind).toBe("bytes")
+      }
+      expect(fs.statSync(path.join(dir, "blobs")).mode & 0o077).toBe(0)
+    }))
+
   it.live("refuses a directory that holds another format", () =>
     Effect.gen(function* () {
       const dir = tmpDir()

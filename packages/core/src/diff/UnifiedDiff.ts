@@ -44,7 +44,16 @@ const countLines = (text: string) => {
   return text.endsWith("\n") ? n : n + 1
 }
 
-const decoder = new TextDecoder("utf-8")
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+
+/** UTF-8 when both sides are valid UTF-8, else latin1 for both (byte-exact, so no change is hidden). */
+const decodePair = (a: Uint8Array, b: Uint8Array): [string, string] => {
+  try {
+    return [strictUtf8.decode(a), strictUtf8.decode(b)]
+  } catch {
+    return [Buffer.from(a).toString("latin1"), Buffer.from(b).toString("latin1")]
+  }
+}
 
 /**
  * Diffs two byte contents; `null` stands for a missing file and is diffed as empty. Identical contents
@@ -56,7 +65,8 @@ export const make = (before: Uint8Array | null, after: Uint8Array | null, option
   if (hasNul(a) || hasNul(b)) {
     return { diff: null, diffTruncated: false, binary: true, addedLines: 0, removedLines: 0 }
   }
-  return makeText(decoder.decode(a), decoder.decode(b), options)
+  const [oldText, newText] = decodePair(a, b)
+  return makeText(oldText, newText, options)
 }
 
 /** Diffs two texts (see `make`). */

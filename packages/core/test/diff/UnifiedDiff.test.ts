@@ -47,6 +47,13 @@ describe("UnifiedDiff", () => {
     expect(UnifiedDiff.make(t("x\n"), null)).toMatchObject({ addedLines: 0, removedLines: 1 })
   })
 
+  it("never hides a change between two invalid UTF-8 sequences", () => {
+    const r = UnifiedDiff.make(new Uint8Array([99, 97, 102, 0xe9, 10]), new Uint8Array([99, 97, 102, 0xe8, 10]), { contextLines: 0 })
+    expect(r).toMatchObject({ addedLines: 1, removedLines: 1, binary: false })
+    expect(r.diff).toBe("--- before\n+++ after\n@@ -1,1 +1,1 @@\n-caf\u00e9\n+caf\u00e8\n")
+    expect(UnifiedDiff.make(t("caf\u00e9\n"), t("cafe\n")).diff).toContain("-caf\u00e9")
+  })
+
   it("identical content has no diff", () => {
     expect(UnifiedDiff.make(t("same\n"), t("same\n"))).toEqual({ diff: null, diffTruncated: false, binary: false, addedLines: 0, removedLines: 0 })
   })
