@@ -17,7 +17,7 @@ describe("LabState", () => {
     expect(lab.getTask(task.upid)).toMatchObject({ status: "stopped", exitstatus: "OK" })
     expect(lab.getGuest(9001)?.status).toBe("running")
     expect(lab.getTask(task.upid)?.log.at(-1)).toBe("TASK OK")
-    expect(lab.journals.get("host")?.map((e) => e.message)).toEqual([
+    expect(lab.journals.get("host")?.filter((e) => e.message.includes(task.upid)).map((e) => e.message)).toEqual([
       `<mcp@pve!mcp-operate> starting task ${task.upid}`,
       `<mcp@pve!mcp-operate> end task ${task.upid} OK`
     ])
