@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import type { ApiError, AuditUnavailable } from "@homelab-mcp/core/Errors"
+import type { ApiError, AuditUnavailable, SshTrustUnavailable } from "@homelab-mcp/core/Errors"
 import type * as Tier from "@homelab-mcp/core/Tier"
 import type * as Tool from "@homelab-mcp/core/Tool"
 import { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
@@ -22,13 +22,13 @@ import * as CensusStoreFs from "@homelab-mcp/transport/CensusStoreFs"
 import * as PveApiLive from "@homelab-mcp/transport/PveApi"
 import * as TasksLive from "@homelab-mcp/transport/Tasks"
 import { version } from "./BuildInfo.js"
-import type { ObserveLayerCaps, OperateLayerCaps, RequestCaps } from "./Capabilities.js"
+import type { CompanionLayerCaps, ObserveLayerCaps, OperateLayerCaps, RequestCaps } from "./Capabilities.js"
 import * as Mcp from "./Mcp.js"
 import type { Settings } from "./Settings.js"
-import { companionTools, observeTools, operateTools, rootTools } from "./toolkits.js"
+import { observeTools, operateTools } from "./toolkits.js"
 
 /** Why a tier could not be built at startup. */
-export type StartupError = ApiError | AuditUnavailable | ConfigError.ConfigError
+export type StartupError = ApiError | AuditUnavailable | SshTrustUnavailable | ConfigError.ConfigError
 
 /** What the audit log stamps on every record. */
 export interface TierIdentity {
@@ -102,9 +102,15 @@ export const serve = (settings: Settings): Effect.Effect<Served, StartupError, S
       return serveWith<OperateLayerCaps, StartupError>(operateTools, OperateLive(identity), options, settings.notes)
     case "companion":
     case "root":
-      return serveWith<OperateLayerCaps, StartupError>(settings.tier === "root" ? rootTools : companionTools, OperateLive(identity), options, [
-        ...settings.notes,
-        `the ${settings.tier} tools (SSH, files, snapshots, history) are not part of this build; serving the operate tools`
-      ])
+      return Effect.gen(function* () {
+        const [{ CompanionLive }, toolkit] = yield* Effect.promise(() =>
+          Promise.all([import("./CompanionLive.js"), import("./CompanionToolkit.js")])
+        )
+        const tools = settings.tier === "root" ? toolkit.rootTools : toolkit.companionTools
+        const notes = settings.tier === "root"
+          ? [...settings.notes, "the root tools (host shell and files) are not part of this build; serving the companion tools"]
+          : settings.notes
+        return yield* serveWith<CompanionLayerCaps, StartupError>(tools, CompanionLive(identity), options, notes)
+      })
   }
 }

@@ -5,7 +5,7 @@
  */
 import * as Tool from "@homelab-mcp/core/Tool"
 import type { Tier } from "@homelab-mcp/core/Tier"
-import type { CompanionCaps, ObserveCaps, OperateCaps, RootCaps } from "./Capabilities.js"
+import type { ObserveCaps, OperateCaps, RootCaps } from "./Capabilities.js"
 import { describe_homelab } from "./tools/describe_homelab.js"
 import { guest_restart } from "./tools/guest_restart.js"
 import { guest_start } from "./tools/guest_start.js"
@@ -21,22 +21,20 @@ export const observeTools = Tool.toolkit<ObserveCaps>()(describe_homelab, health
 /** The operate tools: observe's plus the power actions. */
 export const operateTools = Tool.toolkit<OperateCaps>()(...observeTools, guest_start, guest_stop, guest_restart)
 
-/** The companion tools (the SSH-backed tools arrive in a later issue). */
-export const companionTools = Tool.toolkit<CompanionCaps>()(...operateTools)
-
-/** The root tools (host shell and files arrive in a later issue). */
-export const rootTools = Tool.toolkit<RootCaps>()(...companionTools)
-
-/** Every tool of a tier, by the registration table (tools.md §2): a tool is listed iff the tier ranks at or above its own. */
-export const toolsFor = (tier: Tier): ReadonlyArray<Tool.AnyTool<RootCaps>> => {
+/**
+ * Every tool of a tier, by the registration table (tools.md §2): a tool is listed iff the tier ranks at
+ * or above its own. The companion and root toolkits load lazily (their modules pull in the shell parser
+ * and SSH), so observe and operate start without them.
+ */
+export const loadTools = async (tier: Tier): Promise<ReadonlyArray<Tool.AnyTool<RootCaps>>> => {
   switch (tier) {
     case "observe":
       return observeTools
     case "operate":
       return operateTools
     case "companion":
-      return companionTools
+      return (await import("./CompanionToolkit.js")).companionTools
     case "root":
-      return rootTools
+      return (await import("./CompanionToolkit.js")).rootTools
   }
 }

@@ -41,7 +41,7 @@ export const StderrLogger = Logger.replace(Logger.defaultLogger, Logger.withCons
 const describe = (error: Tiers.StartupError): string =>
   ConfigError.isConfigError(error)
     ? `invalid configuration: ${Settings.formatConfigError(error)}`
-    : error._tag === "AuditUnavailable"
+    : error._tag === "AuditUnavailable" || error._tag === "SshTrustUnavailable"
       ? `${error.message} ${error.hint}`
       : describeStartupError(error)
 

@@ -1,0 +1,70 @@
+/**
+ * Shared by the backup tools (`list_backups`, `diff_config`, `revert_file`): the target a call names,
+ * opened the same way every time (lessons G6), and the live state read once for revertibility.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type { ToolError } from "@homelab-mcp/core/Errors"
+import * as Target from "@homelab-mcp/core/backup/Target"
+import type { LiveState, Previous } from "@homelab-mcp/core/capabilities/BackupStore"
+import type { GuestFiles } from "@homelab-mcp/core/capabilities/GuestFiles"
+import type { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
+import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
+import { Limits } from "../Limits.js"
+import * as FilePaths from "./FilePaths.js"
+import * as Guests from "./Guests.js"
+import * as Targets from "./Targets.js"
+
+/** The optional `vmid` of the backup tools: absent means a host file. */
+export const OptionalVmid = Schema.optional(Guests.Vmid.annotations({ description: "The guest; omit for a host file (host targets need root)" }))
+
+/** The live state of a target, for listing: the file read once, or why it could not be read. */
+export interface Located {
+  readonly target: Target.Target
+  readonly io: Targets.TargetIo | null
+  readonly current: (Previous & { readonly meta: Targets.FileMeta | null }) | null
+  readonly live: LiveState
+}
+
+/** The live state a read gives. */
+export const liveOf = (current: Previous): LiveState =>
+  current.exists ? { status: "present", sha256: Targets.sha256(current.bytes), bytes: current.bytes } : { status: "absent" }
+
+/**
+ * Locates the target for listing: the guest's file when it can be read, else the descriptor of the
+ * canonical path with an `unknown` live state saying why (a stopped guest, a host file below root).
+ */
+export const locate = (
+  vmid: number | undefined,
+  path: string
+): Effect.Effect<Located, ToolError, PveApi | GuestFiles | Limits | ServerInfo> =>
+  Effect.gen(function* () {
+    const limits = yield* Limits
+    if (vmid === undefined) {
+      const canonical = yield* FilePaths.check(path, "host", limits)
+      const info = yield* ServerInfo
+      return {
+        target: Target.host(canonical),
+        io: null,
+        current: null,
+        live: { status: "unknown", reason: `host files are read only at the root tier (this server runs at ${info.tier})` }
+      }
+    }
+    const guest = yield* Guests.resolveGuest(vmid)
+    const opened = yield* Effect.either(
+      guest.type === "lxc" ? Targets.openPct(vmid, path, { forWrite: true }) : Targets.openQm(vmid, path)
+    )
+    if (opened._tag === "Left") {
+      const e = opened.left
+      if (e._tag !== "GuestNotRunning" && e._tag !== "ParentDirectoryMissing") return yield* Effect.fail(e)
+      const canonical = yield* FilePaths.check(path, "guest", limits)
+      const target = guest.type === "lxc" ? Target.pct(vmid, canonical) : Target.qm(vmid, canonical)
+      return { target, io: null, current: null, live: { status: "unknown", reason: e.message } }
+    }
+    const io = opened.right
+    const current = yield* Effect.either(io.readCurrent)
+    if (current._tag === "Left") {
+      return { target: io.target, io, current: null, live: { status: "unknown", reason: current.left.message } }
+    }
+    return { target: io.target, io, current: current.right, live: liveOf(current.right) }
+  })

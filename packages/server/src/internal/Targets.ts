@@ -1,0 +1,188 @@
+/**
+ * File targets of the companion tools (tools.md §1 "Targets", transport-trust.md §4): one way to open a
+ * `pct:` or `qm:` target for every tool (lessons G6) — path validated, guest found and running, the path
+ * resolved on the target and re-validated — giving a `TargetIo` that reads the current state once and
+ * writes or removes it. Host targets (`host:`) need root (a later issue): `TierRequired` below it.
+ */
+import { createHash } from "node:crypto"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import {
+  FileNotFound,
+  GuestNotRunning,
+  NotARegularFile,
+  ParentDirectoryMissing,
+  TierRequired,
+  type ToolError
+} from "@homelab-mcp/core/Errors"
+import * as Target from "@homelab-mcp/core/backup/Target"
+import type { Previous } from "@homelab-mcp/core/backup/WritePlan"
+import { GuestFiles } from "@homelab-mcp/core/capabilities/GuestFiles"
+import type { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
+import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
+import { Limits } from "../Limits.js"
+import * as FilePaths from "./FilePaths.js"
+import * as Guests from "./Guests.js"
+
+/** The agent transfers at most 16 MiB per file-read call. */
+export const QM_READ_CHUNK = 16 * 1024 * 1024
+
+/** The agent writes at most 46080 raw bytes per call (61440 base64 characters). */
+export const QM_WRITE_LIMIT = 46_080
+
+/** Mode and owner of a file, when the transport knows them. */
+export interface FileMeta {
+  readonly mode: string
+  readonly uid: number
+  readonly gid: number
+}
+
+/** An opened file target. */
+export interface TargetIo {
+  readonly target: Target.Target
+  readonly vmid: number
+  readonly guestType: Guests.GuestType
+  /** The path as the caller gave it (canonical form). */
+  readonly path: string
+  /** The symlink-resolved path the operation addresses (equal to `path` when nothing was followed). */
+  readonly resolvedPath: string
+  /** Restores above this size cannot go back through the transport (qm agent limit). */
+  readonly restoreLimitBytes?: number
+  /** The file's state, read once: a typed absent, or bytes plus mode and owner where known. */
+  readonly readCurrent: Effect.Effect<Previous & { readonly meta: FileMeta | null }, ToolError>
+  /** Replaces the content (temp + rename for containers, in place through the agent); returns the hash read back. */
+  readonly write: (content: Uint8Array, meta: FileMeta | null) => Effect.Effect<{ readonly sha256: string }, ToolError>
+  /** Deletes the file (reverting a create). */
+  readonly remove: Effect.Effect<void, ToolError>
+  /** New files get these (containers: MCP_CONTAINER_NEW_FILE_*; VMs: the agent's defaults). */
+  readonly newFileMeta: FileMeta | null
+}
+
+/** Hex SHA-256 of bytes. */
+export const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
+
+const modeNumber = (mode: string): number => parseInt(mode, 8)
+
+/** Converts a state's meta into the numeric fields `Previous` carries. */
+const withMeta = (bytes: Uint8Array, meta: FileMeta | null): Previous & { readonly meta: FileMeta | null } => ({
+  exists: true,
+  bytes,
+  mode: meta === null ? null : modeNumber(meta.mode),
+  uid: meta?.uid ?? null,
+  gid: meta?.gid ?? null,
+  meta
+})
+
+const absent = { exists: false as const, meta: null }
+
+/** Options of opening a target. */
+export interface OpenOptions {
+  /** For writes: a missing parent directory is `ParentDirectoryMissing` instead of `FileNotFound`. */
+  readonly forWrite: boolean
+}
+
+/** Opens `pct:<vmid>:<path>`: the container must exist, be an LXC and run; the path is resolved with `readlink -f`. */
+export const openPct = (
+  vmid: number,
+  path: string,
+  options: OpenOptions
+): Effect.Effect<TargetIo, ToolError, PveApi | GuestFiles | Limits> =>
+  Effect.gen(function* () {
+    const limits = yield* Limits
+    const files = yield* GuestFiles
+    const canonical = yield* FilePaths.check(path, "guest", limits)
+    const guest = yield* Guests.resolveGuest(vmid, { type: "lxc", useTool: "the qm_* file tools" })
+    const status = yield* Guests.currentStatus(guest)
+    if (status !== "running") return yield* new GuestNotRunning({ vmid, status })
+    const resolvedOpt = yield* files.pctResolve(vmid, canonical)
+    if (Option.isNone(resolvedOpt)) {
+      return yield* options.forWrite ? new ParentDirectoryMissing({ path: canonical }) : new FileNotFound({ path: canonical })
+    }
+    const resolvedPath = yield* FilePaths.recheck(canonical, resolvedOpt.value, "guest", limits)
+    const readCurrent = Effect.gen(function* () {
+      const stat = yield* files.pctStat(vmid, resolvedPath)
+      if (Option.isNone(stat)) return absent
+      if (stat.value.type !== "file") return yield* new NotARegularFile({ path: resolvedPath, fileType: stat.value.fileType })
+      const meta = { mode: stat.value.mode, uid: stat.value.uid, gid: stat.value.gid }
+      const bytes = stat.value.size === 0 ? new Uint8Array(0) : yield* files.pctRead(vmid, resolvedPath, { expectedSize: stat.value.size })
+      return withMeta(bytes, meta)
+    })
+    return {
+      target: Target.pct(vmid, resolvedPath),
+      vmid,
+      guestType: "lxc" as const,
+      path: canonical,
+      resolvedPath,
+      readCurrent,
+      write: (content, meta) =>
+        files.pctWrite(vmid, resolvedPath, content, meta ?? {
+          mode: limits.containerNewFileMode,
+          uid: limits.containerNewFileUid,
+          gid: limits.containerNewFileGid
+        }),
+      remove: files.pctRemove(vmid, resolvedPath),
+      newFileMeta: { mode: limits.containerNewFileMode, uid: limits.containerNewFileUid, gid: limits.containerNewFileGid }
+    }
+  })
+
+/** Opens `qm:<vmid>:<path>`: the VM must exist and run; VM paths are used as given (a documented limit). */
+export const openQm = (
+  vmid: number,
+  path: string
+): Effect.Effect<TargetIo, ToolError, PveApi | GuestFiles | Limits> =>
+  Effect.gen(function* () {
+    const limits = yield* Limits
+    const files = yield* GuestFiles
+    const canonical = yield* FilePaths.check(path, "guest", limits)
+    const guest = yield* Guests.resolveGuest(vmid, { type: "qemu", useTool: "the pct_* file tools" })
+    const status = yield* Guests.currentStatus(guest)
+    if (status !== "running") return yield* new GuestNotRunning({ vmid, status })
+    const readCurrent = Effect.gen(function* () {
+      const chunks: Array<Uint8Array> = []
+      let offset = 0
+      for (;;) {
+        const read = yield* files.qmRead(vmid, canonical, { offset, count: QM_READ_CHUNK }).pipe(
+          Effect.map(Option.some),
+          Effect.catchTag("FileNotFound", () => Effect.succeed(Option.none()))
+        )
+        if (Option.isNone(read)) {
+          if (offset === 0) return absent
+          return yield* new FileNotFound({ path: canonical })
+        }
+        chunks.push(read.value.content)
+        offset += read.value.content.length
+        if (read.value.eof || read.value.content.length === 0) break
+      }
+      return withMeta(Buffer.concat(chunks), null)
+    })
+    return {
+      target: Target.qm(vmid, canonical),
+      vmid,
+      guestType: "qemu" as const,
+      path: canonical,
+      resolvedPath: canonical,
+      restoreLimitBytes: Math.min(QM_WRITE_LIMIT, limits.qmWriteMaxBytes),
+      readCurrent,
+      write: (content) => files.qmWrite(vmid, canonical, content),
+      remove: files.qmRemove(vmid, canonical),
+      newFileMeta: null
+    }
+  })
+
+/**
+ * Opens the target a backup tool names (`diff_config`, `revert_file`, `list_backups`): with `vmid` the
+ * guest's kind decides `pct:` or `qm:`; without it the target is the host, which needs root.
+ */
+export const openForBackups = (
+  vmid: number | undefined,
+  path: string,
+  what: string
+): Effect.Effect<TargetIo, ToolError, PveApi | GuestFiles | Limits | ServerInfo> =>
+  Effect.gen(function* () {
+    if (vmid === undefined) {
+      const info = yield* ServerInfo
+      return yield* new TierRequired({ required: "root", active: info.tier, what: `${what} of a host file (no vmid)` })
+    }
+    const guest = yield* Guests.resolveGuest(vmid)
+    return guest.type === "lxc" ? yield* openPct(vmid, path, { forWrite: true }) : yield* openQm(vmid, path)
+  })

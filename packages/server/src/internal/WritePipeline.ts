@@ -1,0 +1,246 @@
+/**
+ * The write pipeline of the guest write tools (backups-audit.md §2): validate, open the target, then under
+ * the target's lock read the current state once, plan (no-op, backup kind, revertibility, large change,
+ * diff; dryRun returns here), gate (confirm when the backup would not be revertible), check capacity,
+ * audit the intent, store the backup, write, verify, audit the outcome. A write that cannot be backed
+ * up does not happen; a failed write removes its version, an unknown outcome marks it uncertain.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { ContentTooLarge, InvalidInput, WriteVerificationFailed, type ToolError } from "@homelab-mcp/core/Errors"
+import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
+import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
+import type { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
+import { Confirm } from "@homelab-mcp/core/capabilities/Confirm"
+import { Limits } from "../Limits.js"
+import * as FilePaths from "./FilePaths.js"
+import * as Guests from "./Guests.js"
+import type { TargetIo } from "./Targets.js"
+
+/** The `content` parameter. */
+export const Content = Schema.String.annotations({
+  description: "The whole new file content, as text (encoding utf8) or base64 (encoding base64)"
+})
+
+/** The `encoding` parameter of writes: how `content` is encoded. */
+export const Encoding = Schema.Literal("utf8", "base64")
+
+/** The input of the guest write tools. */
+export const Input = Schema.Struct({
+  vmid: Guests.Vmid,
+  path: FilePaths.PathParam,
+  content: Content,
+  encoding: Schema.optionalWith(Encoding, { default: () => "utf8" as const }),
+  dryRun: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
+    description: "Return the diff and what would happen; changes nothing"
+  }),
+  confirm: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
+    description: "Needed only when the backup would not be revertible; must reflect the user's agreement, not the model's"
+  })
+})
+
+/** The write result (tools.md §1 "Write result") or, with `dryRun:true`, the dryRun shape. */
+export const Output = Schema.Struct({
+  dryRun: Schema.Boolean,
+  path: Schema.String,
+  resolvedPath: Schema.optional(Schema.String),
+  vmid: Schema.Int,
+  newFile: Schema.Boolean,
+  unchanged: Schema.Boolean,
+  isLargeChange: Schema.Boolean,
+  largeChangeReasons: Schema.Array(Schema.String),
+  diff: Schema.NullOr(Schema.String),
+  diffTruncated: Schema.Boolean,
+  diffOmitted: Schema.optional(Schema.String),
+  addedLines: Schema.Int,
+  removedLines: Schema.Int,
+  binary: Schema.Boolean,
+  // write result only
+  bytes: Schema.optional(Schema.Int),
+  prevSha256: Schema.optional(Schema.NullOr(Schema.String)),
+  newSha256: Schema.optional(Schema.String),
+  versionId: Schema.optional(Schema.NullOr(Schema.String)),
+  revertible: Schema.optional(Schema.Boolean),
+  verified: Schema.optional(Schema.Boolean),
+  historyCommitted: Schema.optional(Schema.Boolean),
+  opId: Schema.optional(Schema.String),
+  warnings: Schema.optional(Schema.Array(Schema.String)),
+  mode: Schema.optional(Schema.String),
+  uid: Schema.optional(Schema.Int),
+  gid: Schema.optional(Schema.Int),
+  // dryRun only
+  prevBytes: Schema.optional(Schema.Int),
+  newBytes: Schema.optional(Schema.Int),
+  backupKind: Schema.optional(Schema.NullOr(Schema.String)),
+  wouldBeRevertible: Schema.optional(Schema.Boolean),
+  needsConfirm: Schema.optional(Schema.Boolean)
+})
+
+/** The output type. */
+export type Output = typeof Output.Type
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/** Decodes `content` per `encoding`; bad base64 is `InvalidInput` naming the key. */
+export const decodeContent = (content: string, encoding: "utf8" | "base64"): Effect.Effect<Uint8Array, InvalidInput> => {
+  if (encoding === "utf8") return Effect.succeed(new TextEncoder().encode(content))
+  const compact = content.replace(/\s+/g, "")
+  return BASE64.test(compact)
+    ? Effect.succeed(new Uint8Array(Buffer.from(compact, "base64")))
+    : Effect.fail(new InvalidInput({ reason: "content is not valid base64 (encoding: base64).", key: "content" }))
+}
+
+/** Fails with `ContentTooLarge` when the decoded content is over `limit`. */
+export const checkSize = (bytes: Uint8Array, limit: number, advice?: string) =>
+  bytes.length > limit
+    ? Effect.fail(new ContentTooLarge({ bytes: bytes.length, limit, ...(advice !== undefined ? { advice } : {}) }))
+    : Effect.void
+
+const isUnknownOutcome = (e: ToolError) =>
+  e._tag === "SshTimeout" || e._tag === "SshChannelClosed" || e._tag === "SshUnreachable"
+
+/** Runs the pipeline on an opened target with the decoded content. */
+export const run = (
+  tool: string,
+  io: TargetIo,
+  content: Uint8Array,
+  flags: { readonly dryRun: boolean; readonly confirm: boolean }
+): Effect.Effect<Output, ToolError, BackupStore | AuditLog | Confirm | Limits> =>
+  Effect.gen(function* () {
+    const store = yield* BackupStore
+    const limits = yield* Limits
+    const descriptor = io.target.descriptor
+    return yield* store.withTargetLock(
+      descriptor,
+      Effect.gen(function* () {
+        const current = yield* io.readCurrent
+        const newest = yield* store.newest(descriptor)
+        const plan = WritePlan.plan({
+          previous: current,
+          next: content,
+          settings: store.settings,
+          newest: newest._tag === "Some" ? newest.value : null,
+          largeChange: FilePaths.largeChange,
+          diff: { maxLines: limits.diffMaxLines },
+          ...(io.restoreLimitBytes !== undefined ? { restoreLimitBytes: io.restoreLimitBytes } : {})
+        })
+        const common = {
+          path: io.path,
+          ...(io.resolvedPath !== io.path ? { resolvedPath: io.resolvedPath } : {}),
+          vmid: io.vmid,
+          newFile: plan.newFile,
+          unchanged: plan.unchanged,
+          isLargeChange: plan.isLargeChange,
+          largeChangeReasons: [...plan.largeChangeReasons],
+          diff: plan.diff.diff,
+          diffTruncated: plan.diff.diffTruncated,
+          ...(plan.diff.diffOmitted !== undefined ? { diffOmitted: plan.diff.diffOmitted } : {}),
+          addedLines: plan.diff.addedLines,
+          removedLines: plan.diff.removedLines,
+          binary: plan.diff.binary
+        }
+        if (flags.dryRun) {
+          return {
+            dryRun: true,
+            ...common,
+            prevBytes: plan.prevBytes,
+            newBytes: plan.newBytes,
+            backupKind: plan.backupKind,
+            wouldBeRevertible: plan.wouldBeRevertible,
+            needsConfirm: plan.needsConfirm
+          }
+        }
+        const meta = current.meta ?? io.newFileMeta
+        const metaFields = meta === null ? {} : { mode: meta.mode, uid: meta.uid, gid: meta.gid }
+        const op0 = yield* Guests.beginOp(tool, io.vmid)
+        const op = {
+          ...op0,
+          base: {
+            ...op0.base,
+            target: descriptor,
+            guestType: io.guestType,
+            path: io.path,
+            ...(io.resolvedPath !== io.path ? { resolvedPath: io.resolvedPath } : {}),
+            beforeSha256: plan.prevSha256,
+            afterSha256: plan.newSha256,
+            bytes: content.length,
+            isLargeChange: plan.isLargeChange,
+            largeChangeReasons: [...plan.largeChangeReasons]
+          }
+        }
+        if (plan.unchanged) {
+          yield* Guests.auditOutcome(op, { outcome: "noop", note: "content identical; nothing written", durationMs: 0 })
+          return {
+            dryRun: false,
+            ...common,
+            bytes: content.length,
+            prevSha256: plan.prevSha256,
+            newSha256: plan.newSha256,
+            versionId: null,
+            revertible: true,
+            verified: true,
+            historyCommitted: false,
+            opId: op.opId,
+            warnings: [],
+            ...metaFields
+          }
+        }
+        let confirmFields = {}
+        if (plan.needsConfirm) {
+          const confirm = yield* Confirm
+          const via = yield* confirm
+            .gate(
+              `Writing ${io.target.descriptor} replaces content this server could not restore afterwards: ${plan.notRevertibleReason ?? "the backup would not be revertible"}.`,
+              flags.confirm
+            )
+            .pipe(Effect.catchAll((e) => Guests.refuse(op, e)))
+          confirmFields = { confirmGated: true, confirmVia: via }
+        }
+        const opGated = { ...op, base: { ...op.base, ...confirmFields, isRevertible: plan.wouldBeRevertible } }
+        const request = { target: io.target, previous: current, next: content, tool, opId: op.opId }
+        yield* store.checkCapacity(request).pipe(
+          Effect.catchTag("BackupStoreFull", (e) => Guests.refuse(opGated, e))
+        )
+        yield* Guests.audit(opGated, "intent", {})
+        const stored = yield* Guests.withOutcomeOnFailure(opGated, store.store(request))
+        const written = yield* io.write(content, meta).pipe(
+          Effect.tapError((e) =>
+            e._tag === "WriteVerificationFailed"
+              ? Effect.void
+              : isUnknownOutcome(e)
+                ? Effect.ignore(store.markUncertain(descriptor, stored.versionId))
+                : Effect.ignore(store.remove(descriptor, stored.versionId))
+          ),
+          (eff) => Guests.withOutcomeOnFailure({ ...opGated, base: { ...opGated.base, versionId: stored.versionId } }, eff)
+        )
+        if (written.sha256 !== plan.newSha256) {
+          const err = new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.newSha256, actual: written.sha256 })
+          return yield* Guests.withOutcomeOnFailure(opGated, Effect.fail(err))
+        }
+        const durationMs = yield* Guests.elapsed(op)
+        const warnings = [...stored.warnings, ...(plan.newFile && io.newFileMeta === null ? ["the new file got the guest agent's default mode and owner"] : [])]
+        yield* Guests.auditOutcome(opGated, {
+          outcome: "ok",
+          versionId: stored.versionId,
+          durationMs,
+          historyCommitted: false,
+          ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
+          ...(warnings.length > 0 ? { warnings } : {})
+        })
+        return {
+          dryRun: false,
+          ...common,
+          bytes: content.length,
+          prevSha256: plan.prevSha256,
+          newSha256: plan.newSha256,
+          versionId: stored.versionId,
+          revertible: stored.revertible && plan.wouldBeRevertible,
+          verified: true,
+          historyCommitted: false,
+          opId: op.opId,
+          warnings,
+          ...metaFields
+        }
+      })
+    )
+  })

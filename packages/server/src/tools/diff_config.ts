@@ -1,0 +1,111 @@
+/**
+ * `diff_config` (tools.md §5): the preview of `revert_file`: a unified diff from the current content to
+ * what a version would restore. A non-revertible version is an answer (with the reason), not an error.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { NoBackups, TierRequired, VersionNotFound } from "@homelab-mcp/core/Errors"
+import * as Tool from "@homelab-mcp/core/Tool"
+import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
+import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
+import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
+import * as Backups from "../internal/Backups.js"
+import * as FilePaths from "../internal/FilePaths.js"
+
+/** Input of `diff_config`. */
+export const Input = Schema.Struct({
+  path: FilePaths.PathParam,
+  vmid: Backups.OptionalVmid,
+  versionId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))),
+  contextLines: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 20)), { default: () => 3 }),
+  maxLines: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 2000)), { default: () => 200 })
+})
+
+/** Output of `diff_config`. */
+export const Output = Schema.Struct({
+  target: Schema.String,
+  versionId: Schema.String,
+  createdAt: Schema.String,
+  tool: Schema.String,
+  revertible: Schema.Boolean,
+  revertReason: Schema.optional(Schema.String),
+  currentExists: Schema.Boolean,
+  currentSha256: Schema.NullOr(Schema.String),
+  restoredSha256: Schema.NullOr(Schema.String),
+  restoresAbsence: Schema.Boolean,
+  binary: Schema.Boolean,
+  diff: Schema.NullOr(Schema.String),
+  diffTruncated: Schema.Boolean,
+  diffOmitted: Schema.optional(Schema.String),
+  addedLines: Schema.Int,
+  removedLines: Schema.Int
+})
+
+/** Diffs the current content against a version's before-state. */
+export const diff_config = Tool.make(
+  {
+    name: "diff_config",
+    title: "Preview a revert",
+    description:
+      "Shows what revert_file would do: a unified diff from the file's current content to the content a backup version restores (labels current/restored). Without versionId the newest revertible version is used. A version that cannot be restored is reported with the reason (revertible:false), not as an error. Host files (no vmid) need the root tier. Changes nothing.",
+    tier: "companion",
+    input: Input,
+    output: Output,
+    annotations: Tool.annotations("T F T F")
+  },
+  (input) =>
+    Effect.gen(function* () {
+      if (input.vmid === undefined) {
+        const info = yield* ServerInfo
+        return yield* new TierRequired({ required: "root", active: info.tier, what: "diff_config of a host file (no vmid)" })
+      }
+      const store = yield* BackupStore
+      const located = yield* Backups.locate(input.vmid, input.path)
+      const descriptor = located.target.descriptor
+      const views = yield* store.list(descriptor, located.live)
+      if (views.length === 0) return yield* new NoBackups({ target: descriptor })
+      const chosen = input.versionId !== undefined
+        ? views.find((v) => v.record.versionId === input.versionId)
+        : (views.find((v) => v.revertible) ?? views[0])
+      if (chosen === undefined) return yield* new VersionNotFound({ target: descriptor, versionId: input.versionId ?? "" })
+      const base = {
+        target: descriptor,
+        versionId: chosen.record.versionId,
+        createdAt: chosen.record.createdAt,
+        tool: chosen.record.tool,
+        currentExists: located.live.status === "present",
+        currentSha256: located.live.status === "present" ? located.live.sha256 : null
+      }
+      if (!chosen.revertible || located.current === null) {
+        return {
+          ...base,
+          revertible: false,
+          revertReason: chosen.revertReason ?? (located.live.status === "unknown" ? located.live.reason : "not revertible"),
+          restoredSha256: chosen.record.beforeSha256,
+          restoresAbsence: chosen.record.kind === "absent",
+          binary: chosen.record.binary,
+          diff: null,
+          diffTruncated: false,
+          addedLines: 0,
+          removedLines: 0
+        }
+      }
+      const restored = yield* store.restore(descriptor, chosen.record.versionId, located.live)
+      const plan = WritePlan.planRevert(located.current, restored.state, {
+        contextLines: input.contextLines,
+        maxLines: input.maxLines
+      })
+      return {
+        ...base,
+        revertible: true,
+        restoredSha256: plan.restoredSha256,
+        restoresAbsence: plan.restoresAbsence,
+        binary: plan.diff.binary,
+        diff: plan.diff.diff,
+        diffTruncated: plan.diff.diffTruncated,
+        ...(plan.diff.diffOmitted !== undefined ? { diffOmitted: plan.diff.diffOmitted } : {}),
+        addedLines: plan.diff.addedLines,
+        removedLines: plan.diff.removedLines
+      }
+    })
+)

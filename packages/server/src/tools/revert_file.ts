@@ -1,0 +1,176 @@
+/**
+ * `revert_file` (tools.md §5, backups-audit.md §3): restores the exact bytes a backup version holds (or
+ * deletes the file that version's operation created), after backing up what it overwrites so the revert
+ * can itself be reverted. Guarded by the rollback circuit breaker (guardrails.md §6). Audited.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { TierRequired, WriteVerificationFailed } from "@homelab-mcp/core/Errors"
+import * as Tool from "@homelab-mcp/core/Tool"
+import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
+import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
+import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
+import { Limits } from "../Limits.js"
+import { RollbackBreaker } from "../RollbackBreaker.js"
+import * as Backups from "../internal/Backups.js"
+import * as FilePaths from "../internal/FilePaths.js"
+import * as Guests from "../internal/Guests.js"
+import * as Targets from "../internal/Targets.js"
+
+/** Input of `revert_file`. */
+export const Input = Schema.Struct({
+  path: FilePaths.PathParam,
+  vmid: Backups.OptionalVmid,
+  versionId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))),
+  dryRun: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  confirm: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
+    description: "Needed for /etc/pve host targets; must reflect the user's agreement, not the model's"
+  }),
+  overrideCircuitBreaker: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
+    description: "Run although the circuit breaker is open; only after handing back to the human"
+  })
+})
+
+/** Output of `revert_file` (with dryRun, the diff_config shape plus `action`). */
+export const Output = Schema.Struct({
+  dryRun: Schema.Boolean,
+  target: Schema.String,
+  restoredFrom: Schema.String,
+  action: Schema.Literal("restored", "deleted", "noop"),
+  bytes: Schema.Int,
+  newVersionId: Schema.NullOr(Schema.String),
+  verified: Schema.Boolean,
+  currentSha256: Schema.NullOr(Schema.String),
+  restoredSha256: Schema.NullOr(Schema.String),
+  restoresAbsence: Schema.Boolean,
+  binary: Schema.Boolean,
+  diff: Schema.NullOr(Schema.String),
+  diffTruncated: Schema.Boolean,
+  diffOmitted: Schema.optional(Schema.String),
+  addedLines: Schema.Int,
+  removedLines: Schema.Int,
+  historyCommitted: Schema.Boolean,
+  opId: Schema.NullOr(Schema.String),
+  circuitBreakerOverridden: Schema.Boolean
+})
+
+/** Reverts the target to a version's before-state. */
+export const revert_file = Tool.make(
+  {
+    name: "revert_file",
+    title: "Revert a file to a backup",
+    description:
+      "Restores a file written through this server to the exact bytes it had before a backed-up operation (default: the newest revertible version), or deletes the file when that operation created it. What the revert overwrites is backed up first, so the revert can itself be reverted. Refuses when the version cannot be restored (list_backups says why, e.g. the file changed outside this server since). Repeated reverts of one file trip a circuit breaker: stop and hand back to the human. dryRun:true returns the diff and changes nothing. Host files (no vmid) need the root tier. Audited.",
+    tier: "companion",
+    input: Input,
+    output: Output,
+    annotations: Tool.annotations("F T T F")
+  },
+  (input) =>
+    Effect.gen(function* () {
+      if (input.vmid === undefined) {
+        const info = yield* ServerInfo
+        return yield* new TierRequired({ required: "root", active: info.tier, what: "revert_file of a host file (no vmid)" })
+      }
+      const store = yield* BackupStore
+      const limits = yield* Limits
+      const breaker = yield* RollbackBreaker
+      const io = yield* Targets.openForBackups(input.vmid, input.path, "revert_file")
+      const descriptor = io.target.descriptor
+      const op0 = yield* Guests.beginOp("revert_file", input.vmid)
+      const op1 = {
+        ...op0,
+        base: {
+          ...op0.base,
+          target: descriptor,
+          guestType: io.guestType,
+          path: io.path,
+          ...(io.resolvedPath !== io.path ? { resolvedPath: io.resolvedPath } : {})
+        }
+      }
+      const overridden = input.dryRun
+        ? false
+        : yield* breaker.check(descriptor, input.overrideCircuitBreaker).pipe(
+            Effect.catchTag("CircuitBreakerOpen", (e) =>
+              Guests.refuse({ ...op1, base: { ...op1.base, circuitBreaker: { recentCount: e.recentCount, limit: e.limit, windowMs: e.windowMs, retryAfterMs: e.retryAfterMs } } }, e)
+            )
+          )
+      return yield* store.withTargetLock(
+        descriptor,
+        Effect.gen(function* () {
+          const current = yield* io.readCurrent
+          const live = Backups.liveOf(current)
+          const restored = yield* store.restore(descriptor, input.versionId, live)
+          const plan = WritePlan.planRevert(current, restored.state, { maxLines: limits.diffMaxLines })
+          const base = {
+            target: descriptor,
+            restoredFrom: restored.record.versionId,
+            action: plan.action,
+            bytes: plan.restoredBytes?.length ?? 0,
+            currentSha256: plan.currentSha256,
+            restoredSha256: plan.restoredSha256,
+            restoresAbsence: plan.restoresAbsence,
+            binary: plan.diff.binary,
+            diff: plan.diff.diff,
+            diffTruncated: plan.diff.diffTruncated,
+            ...(plan.diff.diffOmitted !== undefined ? { diffOmitted: plan.diff.diffOmitted } : {}),
+            addedLines: plan.diff.addedLines,
+            removedLines: plan.diff.removedLines,
+            historyCommitted: false,
+            circuitBreakerOverridden: overridden
+          }
+          if (input.dryRun) return { dryRun: true, ...base, newVersionId: null, verified: false, opId: null }
+          const op = {
+            ...op1,
+            base: {
+              ...op1.base,
+              revertedFrom: restored.record.versionId,
+              beforeSha256: plan.currentSha256,
+              ...(plan.restoredSha256 !== null ? { afterSha256: plan.restoredSha256 } : {}),
+              bytes: plan.restoredBytes?.length ?? 0,
+              isRevertible: true,
+              ...(overridden ? { circuitBreakerOverridden: true } : {})
+            }
+          }
+          if (plan.action === "noop") {
+            yield* Guests.auditOutcome(op, { outcome: "noop", note: "the file already has the version's content", durationMs: 0 })
+            return { dryRun: false, ...base, newVersionId: null, verified: true, opId: op.opId }
+          }
+          yield* Guests.audit(op, "intent", {})
+          yield* breaker.record(descriptor)
+          const request = { target: io.target, previous: current, next: plan.restoredBytes, tool: "revert_file", opId: op.opId }
+          const stored = yield* Guests.withOutcomeOnFailure(op, store.store(request))
+          const meta = current.meta ?? metaOf(restored.record) ?? io.newFileMeta
+          yield* Guests.withOutcomeOnFailure(
+            { ...op, base: { ...op.base, versionId: stored.versionId } },
+            Effect.gen(function* () {
+              if (plan.restoredBytes === null) {
+                yield* io.remove
+                return
+              }
+              const written = yield* io.write(plan.restoredBytes, meta)
+              if (written.sha256 !== plan.restoredSha256) {
+                return yield* new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.restoredSha256 ?? "", actual: written.sha256 })
+              }
+            })
+          )
+          const durationMs = yield* Guests.elapsed(op)
+          yield* Guests.auditOutcome(op, {
+            outcome: "ok",
+            versionId: stored.versionId,
+            durationMs,
+            historyCommitted: false,
+            ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
+            ...(stored.warnings.length > 0 ? { warnings: [...stored.warnings] } : {})
+          })
+          return { dryRun: false, ...base, newVersionId: stored.versionId, verified: true, opId: op.opId }
+        })
+      )
+    })
+)
+
+/** Mode and owner a version recorded for the state it restores. */
+const metaOf = (record: { readonly beforeMode: number | null; readonly beforeUid: number | null; readonly beforeGid: number | null }): Targets.FileMeta | null =>
+  record.beforeMode === null || record.beforeUid === null || record.beforeGid === null
+    ? null
+    : { mode: record.beforeMode.toString(8).padStart(3, "0"), uid: record.beforeUid, gid: record.beforeGid }

@@ -1,0 +1,229 @@
+/**
+ * End to end at companion: the built bin over stdio against a sandbox node with its SSH server, through
+ * every companion tool of this build: exec (allowed, denied with no side effect, confirm-gated), file
+ * reads and writes in a container and a VM, dryRun, backups, diff and revert (of a modified file and of
+ * a created one), path traversal refused, stopped guests and missing files.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { connect, errorOf, okOf, type BinSession } from "./support/Bin.js"
+import * as SandboxScope from "./support/SandboxScope.js"
+
+const COMPANION_TOOLS = [
+  "describe_homelab", "health_check", "pct_list", "qm_list", "query_audit",
+  "guest_start", "guest_stop", "guest_restart",
+  "pct_exec", "pct_read_file", "pct_write_file", "qm_agent_ping", "qm_exec", "qm_read_file", "qm_write_file",
+  "list_backups", "diff_config", "revert_file"
+]
+
+let sandbox: SandboxScope.Started
+let s: BinSession
+
+const sshArgv = () =>
+  sandbox.handle.control
+    .events()
+    .filter((e) => e.kind === "ssh")
+    .map((e) => (Array.isArray(e.argv) ? e.argv.join(" ") : String(e.argv ?? e.detail ?? "")))
+
+beforeAll(async () => {
+  sandbox = await SandboxScope.start({ tier: "companion", ssh: true })
+  s = await connect({ ...sandbox.handle.env("companion"), MCP_READ_MAX_BYTES: "65536" })
+})
+
+afterAll(async () => {
+  await s?.close()
+  await sandbox?.close()
+})
+
+describe("companion registry", () => {
+  it("registers exactly the operate tools plus the companion core", async () => {
+    expect((await s.client.listTools()).tools.map((t) => t.name)).toEqual(COMPANION_TOOLS)
+  })
+})
+
+describe("pct_exec", () => {
+  it("returns stdout, stderr and the real exit code", async () => {
+    const r = okOf<{ exitCode: number; stdout: string; stderr: string; shell: string; timedOut: boolean }>(
+      await s.call("pct_exec", { vmid: 100, command: "echo hello; echo oops >&2; exit 3" })
+    )
+    expect(r).toMatchObject({ exitCode: 3, stdout: "hello\n", stderr: "oops\n", shell: "bash", timedOut: false })
+  })
+
+  it("refuses a denied command before any node contact: the sandbox never sees it", async () => {
+    const before = sshArgv().length
+    const e = errorOf(await s.call("pct_exec", { vmid: 100, command: "sudo rm -rf --no-preserve-root /" }))
+    expect(e.code).toBe("CommandDenied")
+    expect(sshArgv().slice(before).filter((a) => a.includes("rm -rf"))).toEqual([])
+    const still = okOf<{ exitCode: number }>(await s.call("pct_exec", { vmid: 100, command: "test -f /etc/hosts" }))
+    expect(still.exitCode).toBe(0)
+  })
+
+  it("needs confirm:true for a confirm-class command, then runs it", async () => {
+    const refused = errorOf(await s.call("pct_exec", { vmid: 100, command: "systemctl restart ssh" }))
+    expect(refused.code).toBe("ConfirmationRequired")
+    expect(refused.message).toMatch(/confirm:true/)
+    const ran = okOf<{ confirmGated: boolean; exitCode: number | null }>(
+      await s.call("pct_exec", { vmid: 100, command: "systemctl restart ssh", confirm: true })
+    )
+    expect(ran.confirmGated).toBe(true)
+  })
+
+  it("a VM id is WrongGuestType naming qm_exec; an unknown id is GuestNotFound; a stopped CT is GuestNotRunning", async () => {
+    const wrong = errorOf(await s.call("pct_exec", { vmid: 200, command: "true" }))
+    expect(wrong.code).toBe("WrongGuestType")
+    expect(wrong.hint).toMatch(/qm_exec/)
+    expect(errorOf(await s.call("pct_exec", { vmid: 999, command: "true" }))).toMatchObject({
+      code: "GuestNotFound",
+      message: "Guest 999 not found on node pve."
+    })
+    expect(errorOf(await s.call("pct_exec", { vmid: 102, command: "true" })).code).toBe("GuestNotRunning")
+  })
+})
+
+describe("container files", () => {
+  it("reads a file; a missing file is FileNotFound, an empty file is content \"\"", async () => {
+    const hosts = okOf<{ content: string; eof: boolean; totalBytes: number }>(await s.call("pct_read_file", { vmid: 100, path: "/etc/hosts" }))
+    expect(hosts.content).toMatch(/localhost/)
+    expect(hosts.eof).toBe(true)
+    expect(errorOf(await s.call("pct_read_file", { vmid: 100, path: "/etc/does-not-exist" })).code).toBe("FileNotFound")
+    okOf(await s.call("pct_exec", { vmid: 100, command: ": > /tmp/empty-file" }))
+    expect(okOf<{ content: string; bytes: number }>(await s.call("pct_read_file", { vmid: 100, path: "/tmp/empty-file" }))).toMatchObject({ content: "", bytes: 0 })
+  })
+
+  it("refuses path traversal and denied trees", async () => {
+    expect(errorOf(await s.call("pct_read_file", { vmid: 100, path: "/etc/../etc/shadow" })).code).toBe("PathRejected")
+    expect(errorOf(await s.call("pct_write_file", { vmid: 100, path: "/proc/sys/kernel/x", content: "1" })).code).toBe("PathRejected")
+    expect(errorOf(await s.call("pct_read_file", { vmid: 100, path: "etc/hosts" })).code).toBe("PathRejected")
+  })
+
+  it("an over-size read is FileTooLarge with a hint to window it; a window reads it", async () => {
+    okOf(await s.call("pct_write_file", { vmid: 100, path: "/tmp/big.txt", content: "a".repeat(100_000) }))
+    const e = errorOf(await s.call("pct_read_file", { vmid: 100, path: "/tmp/big.txt" }))
+    expect(e.code).toBe("FileTooLarge")
+    expect(e.hint).toMatch(/offset and maxBytes/)
+    const w = okOf<{ bytes: number; eof: boolean; nextOffset: number }>(
+      await s.call("pct_read_file", { vmid: 100, path: "/tmp/big.txt", offset: 10, maxBytes: 1000 })
+    )
+    expect(w).toMatchObject({ bytes: 1000, eof: false, nextOffset: 1010 })
+  })
+
+  it("dryRun returns the diff and changes nothing", async () => {
+    const before = okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path: "/etc/hosts" })).content
+    const dry = okOf<{ dryRun: boolean; diff: string; newFile: boolean; wouldBeRevertible: boolean }>(
+      await s.call("pct_write_file", { vmid: 100, path: "/etc/hosts", content: `${before}10.0.0.9 dry\n`, dryRun: true })
+    )
+    expect(dry).toMatchObject({ dryRun: true, newFile: false, wouldBeRevertible: true })
+    expect(dry.diff).toMatch(/^\+10\.0\.0\.9 dry$/m)
+    expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path: "/etc/hosts" })).content).toBe(before)
+    const list = okOf<{ total: number }>(await s.call("list_backups", { vmid: 100, path: "/etc/hosts" }))
+    expect(list.total).toBe(0)
+  })
+
+  it("writes a modified file with a backup, keeps mode, and reverts it to the exact bytes", async () => {
+    const original = okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path: "/etc/hosts" })).content
+    const modeBefore = okOf<{ stdout: string }>(await s.call("pct_exec", { vmid: 100, command: "stat -c %a /etc/hosts" })).stdout
+    const w = okOf<{ versionId: string; revertible: boolean; verified: boolean; diff: string; newFile: boolean }>(
+      await s.call("pct_write_file", { vmid: 100, path: "/etc/hosts", content: `${original}10.0.0.5 added\n` })
+    )
+    expect(w).toMatchObject({ revertible: true, verified: true, newFile: false })
+    expect(okOf<{ stdout: string }>(await s.call("pct_exec", { vmid: 100, command: "cat /etc/hosts" })).stdout).toBe(`${original}10.0.0.5 added\n`)
+    expect(okOf<{ stdout: string }>(await s.call("pct_exec", { vmid: 100, command: "stat -c %a /etc/hosts" })).stdout).toBe(modeBefore)
+    const list = okOf<{ total: number; versions: Array<{ versionId: string; revertible: boolean }> }>(
+      await s.call("list_backups", { vmid: 100, path: "/etc/hosts" })
+    )
+    expect(list.versions[0]).toMatchObject({ versionId: w.versionId, revertible: true })
+    const preview = okOf<{ diff: string; revertible: boolean }>(await s.call("diff_config", { vmid: 100, path: "/etc/hosts" }))
+    expect(preview.revertible).toBe(true)
+    expect(preview.diff).toMatch(/^-10\.0\.0\.5 added$/m)
+    const r = okOf<{ action: string; verified: boolean; newVersionId: string }>(await s.call("revert_file", { vmid: 100, path: "/etc/hosts" }))
+    expect(r).toMatchObject({ action: "restored", verified: true })
+    expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path: "/etc/hosts" })).content).toBe(original)
+  })
+
+  it("reverting a created file deletes it (not an empty file)", async () => {
+    const w = okOf<{ newFile: boolean; isLargeChange: boolean; largeChangeReasons: Array<string> }>(
+      await s.call("pct_write_file", { vmid: 100, path: "/root/notes.txt", content: "hello\n" })
+    )
+    expect(w).toMatchObject({ newFile: true, isLargeChange: true })
+    expect(w.largeChangeReasons).toContain("new-file")
+    const r = okOf<{ action: string }>(await s.call("revert_file", { vmid: 100, path: "/root/notes.txt" }))
+    expect(r.action).toBe("deleted")
+    expect(errorOf(await s.call("pct_read_file", { vmid: 100, path: "/root/notes.txt" })).code).toBe("FileNotFound")
+  })
+
+  it("an out-of-band edit makes the delta version non-revertible, honestly", async () => {
+    const path = "/etc/motd-test"
+    const body = Array.from({ length: 400 }, (_, i) => `line ${i} ${((i * 2654435761) % 4294967296).toString(36)}`).join("\n") + "\n"
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: body }))
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: body.replace("line 7", "line seven") }))
+    okOf(await s.call("pct_exec", { vmid: 100, command: `sed -i 's/line 3/line three/' ${path}` }))
+    const list = okOf<{ versions: Array<{ versionId: string; revertible: boolean; revertReason?: string; kind: string }> }>(
+      await s.call("list_backups", { vmid: 100, path })
+    )
+    expect(list.versions[0]).toMatchObject({ kind: "rdiff", revertible: false })
+    expect(list.versions[0]!.revertReason).toMatch(/changed outside this server/)
+    const preview = okOf<{ revertible: boolean; revertReason: string }>(await s.call("diff_config", { vmid: 100, path }))
+    expect(preview.revertible).toBe(true)
+    const stale = okOf<{ revertible: boolean; revertReason: string }>(
+      await s.call("diff_config", { vmid: 100, path, versionId: list.versions[0]!.versionId })
+    )
+    expect(stale).toMatchObject({ revertible: false })
+    expect(stale.revertReason).toMatch(/changed outside this server/)
+    const next = okOf<{ versionId: string; kind: string }>(await s.call("pct_write_file", { vmid: 100, path, content: body }))
+    const after = okOf<{ versions: Array<{ versionId: string; kind: string }> }>(await s.call("list_backups", { vmid: 100, path }))
+    expect(after.versions[0]).toMatchObject({ versionId: next.versionId, kind: "full" })
+  })
+
+  it("a stopped container is refused and nothing is pushed", async () => {
+    const before = sshArgv().length
+    expect(errorOf(await s.call("pct_write_file", { vmid: 102, path: "/etc/hosts", content: "x" })).code).toBe("GuestNotRunning")
+    expect(sshArgv().slice(before).filter((a) => a.includes("pct push"))).toEqual([])
+  })
+
+  it("bad base64 is InvalidInput naming content", async () => {
+    const e = errorOf(await s.call("pct_write_file", { vmid: 100, path: "/tmp/x", content: "%%%", encoding: "base64" }))
+    expect(e).toMatchObject({ code: "InvalidInput" })
+    expect(e.message).toMatch(/base64/)
+  })
+})
+
+describe("VM tools", () => {
+  it("qm_agent_ping finds VM 200's agent", async () => {
+    expect(okOf(await s.call("qm_agent_ping", { vmid: 200 }))).toMatchObject({ vmid: 200, available: true, agentConfigured: true })
+  })
+
+  it("qm_exec returns the agent's exit code and output", async () => {
+    const r = okOf<{ exitCode: number; stdout: string }>(await s.call("qm_exec", { vmid: 200, command: "echo vm; exit 4" }))
+    expect(r).toMatchObject({ exitCode: 4, stdout: "vm\n" })
+  })
+
+  it("qm_write_file writes through the agent and reverts; over 46080 bytes is refused first", async () => {
+    const w = okOf<{ newFile: boolean; verified: boolean }>(await s.call("qm_write_file", { vmid: 200, path: "/root/vm-notes.txt", content: "one\n" }))
+    expect(w).toMatchObject({ newFile: true, verified: true })
+    okOf(await s.call("qm_write_file", { vmid: 200, path: "/root/vm-notes.txt", content: "two\n" }))
+    expect(okOf<{ content: string }>(await s.call("qm_read_file", { vmid: 200, path: "/root/vm-notes.txt" })).content).toBe("two\n")
+    okOf(await s.call("revert_file", { vmid: 200, path: "/root/vm-notes.txt" }))
+    expect(okOf<{ content: string }>(await s.call("qm_read_file", { vmid: 200, path: "/root/vm-notes.txt" })).content).toBe("one\n")
+    const before = sshArgv().length
+    const big = errorOf(await s.call("qm_write_file", { vmid: 200, path: "/root/big", content: "x".repeat(46081) }))
+    expect(big.code).toBe("ContentTooLarge")
+    expect(big.hint).toMatch(/qm_exec/)
+    expect(sshArgv().length).toBe(before)
+  })
+
+  it("a container id given to a VM tool names the pct tools", async () => {
+    expect(errorOf(await s.call("qm_read_file", { vmid: 100, path: "/etc/hosts" })).code).toBe("WrongGuestType")
+  })
+})
+
+describe("audit trail", () => {
+  it("every write, exec and revert left intent and outcome records; the chain verifies", async () => {
+    const q = okOf<{ summary: { byTool: Record<string, number>; refusals: number; pending: number }; chain: { ok: boolean } }>(
+      await s.call("query_audit", { verifyChain: true, limit: 200 })
+    )
+    expect(q.chain.ok).toBe(true)
+    expect(q.summary.byTool["pct_write_file"]).toBeGreaterThan(0)
+    expect(q.summary.byTool["revert_file"]).toBeGreaterThan(0)
+    expect(q.summary.refusals).toBeGreaterThan(0)
+    expect(q.summary.pending).toBe(0)
+  })
+})
