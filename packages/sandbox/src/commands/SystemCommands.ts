@@ -630,6 +630,26 @@ const opensslCommand = (): Command =>
     return ok(out)
   })
 
+/**
+ * `bash`/`sh` wrappers adding `-s` (script from stdin, as setup's `bash -s` uses) and a bare shell
+ * reading stdin; everything else goes to just-bash's own shell.
+ */
+const shellCommand = (name: "bash" | "sh"): Command =>
+  defineCommand(name, async (args, ctx) => {
+    const sIndex = args.indexOf("-s")
+    const bare = args.length === 0
+    if ((sIndex < 0 && !bare) || args.includes("-c") || !ctx.exec) {
+      if (!ctx.origCommand) return fail(127, `${name}: unavailable\n`)
+      return ctx.origCommand(args)
+    }
+    const flags = args.slice(0, Math.max(0, sIndex)).filter((a) => /^-[a-z]+$/.test(a) && a !== "-s")
+    let positional = sIndex < 0 ? [] : args.slice(sIndex + 1)
+    if (positional[0] === "--") positional = positional.slice(1)
+    const script = Buffer.from(latin1FromBytes(ctx.stdin), "latin1").toString("utf8")
+    const prelude = `${flags.map((f) => `set ${f}\n`).join("")}${positional.length > 0 ? `set -- ${argvLine(positional)}\n` : ""}`
+    return ctx.exec(prelude + script, { cwd: ctx.cwd, ...(ctx.signal ? { signal: ctx.signal } : {}) })
+  })
+
 /** The system commands for one machine. */
 export const commands = (machine: Machine): ReadonlyArray<Command> => [
   timeoutCommand(machine),
@@ -646,5 +666,7 @@ export const commands = (machine: Machine): ReadonlyArray<Command> => [
   ipCommand(machine),
   ssCommand(machine),
   sshKeygenCommand(),
-  opensslCommand()
+  opensslCommand(),
+  ...(machine.flavour === "gnu" ? [shellCommand("bash")] : []),
+  shellCommand("sh")
 ]

@@ -216,7 +216,10 @@ export class Machines implements MachineRegistry {
       pid: options.pid,
       ...(options.extras ? { extras: options.extras } : {}),
       ...(options.builtins ? { builtins: options.builtins } : {}),
-      commands: (machine) => [
+      commands: (machine) =>
+        machine.kind === "docker-distroless"
+          ? []
+          : [
         ...FileCommands.commands(machine),
         ...SystemCommands.commands(machine),
         ...(this.options.commands ?? Commands.forMachine(this.lab, this.options.api ? { api: this.options.api } : {}))(machine, this)

@@ -3,7 +3,8 @@
  * with the OpenSSH fingerprint form `SHA256:` + unpadded base64 of sha256(key blob) (= `ssh-keygen -lf`).
  */
 import { createHash } from "node:crypto"
-import * as ssh2 from "ssh2"
+import ssh2 from "ssh2"
+import type * as Ssh2 from "ssh2"
 
 /** An ed25519 key pair in OpenSSH formats. */
 export interface KeyPair {
@@ -16,10 +17,10 @@ export interface KeyPair {
 }
 
 /** Parses an OpenSSH public or private key; throws on garbage. */
-const parse = (key: string): ssh2.ParsedKey => {
+const parse = (key: string): Ssh2.ParsedKey => {
   const parsed = ssh2.utils.parseKey(key)
   if (parsed instanceof Error) throw parsed
-  return Array.isArray(parsed) ? (parsed[0] as ssh2.ParsedKey) : parsed
+  return Array.isArray(parsed) ? (parsed[0] as Ssh2.ParsedKey) : parsed
 }
 
 /** `SHA256:` + unpadded base64 of sha256 over the public key blob. */
@@ -37,8 +38,23 @@ export const publicLine = (key: string, comment: string): string => {
 
 /** A fresh ed25519 key pair (`utils.generateKeyPairSync`). */
 export const generate = (comment: string): KeyPair => {
-  const { private: privateKey, public: pub } = ssh2.utils.generateKeyPairSync("ed25519", { comment })
-  return { privateKey, publicKey: publicLine(pub, comment), fingerprint: fingerprint(pub) }
+  // The public half is derived from the private key: ssh2 1.17's parser rejects a few of the
+  // OpenSSH public lines its own keygen writes (about 1 in 150), never the private key.
+  for (let attempt = 0; ; attempt++) {
+    const { private: privateKey } = ssh2.utils.generateKeyPairSync("ed25519", { comment })
+    try {
+      const pair = fromPrivate(privateKey, comment)
+      assertParses(pair.publicKey)
+      return pair
+    } catch (e) {
+      if (attempt >= 20) throw e
+    }
+  }
+}
+
+/** Throws unless the public line parses back (what authorized_keys readers and clients do). */
+const assertParses = (line: string): void => {
+  parse(line)
 }
 
 /** Key pair from a stored OpenSSH private key. */
@@ -49,8 +65,8 @@ export const fromPrivate = (privateKey: string, comment: string): KeyPair => ({
 })
 
 /** Public key blobs of the usable lines of an `authorized_keys` file (options before the type are skipped). */
-export const authorizedBlobs = (content: string): Array<{ readonly blob: Buffer; readonly key: ssh2.ParsedKey }> => {
-  const out: Array<{ blob: Buffer; key: ssh2.ParsedKey }> = []
+export const authorizedBlobs = (content: string): Array<{ readonly blob: Buffer; readonly key: Ssh2.ParsedKey }> => {
+  const out: Array<{ blob: Buffer; key: Ssh2.ParsedKey }> = []
   for (const raw of content.split("\n")) {
     const line = raw.trim()
     if (line === "" || line.startsWith("#")) continue
@@ -58,7 +74,7 @@ export const authorizedBlobs = (content: string): Array<{ readonly blob: Buffer;
     if (!m) continue
     const parsed = ssh2.utils.parseKey(m[1]!)
     if (parsed instanceof Error) continue
-    const key = Array.isArray(parsed) ? (parsed[0] as ssh2.ParsedKey) : parsed
+    const key = Array.isArray(parsed) ? (parsed[0] as Ssh2.ParsedKey) : parsed
     out.push({ blob: key.getPublicSSH(), key })
   }
   return out

@@ -21,7 +21,8 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { timingSafeEqual } from "node:crypto"
 import * as net from "node:net"
-import * as ssh2 from "ssh2"
+import ssh2 from "ssh2"
+import type * as Ssh2 from "ssh2"
 import type { Machine } from "../machines/Machine.js"
 import * as HostKey from "./HostKey.js"
 import * as Sftp from "./Sftp.js"
@@ -58,8 +59,9 @@ export interface Options {
   /** Session channels per connection (OpenSSH MaxSessions); default 10. */
   readonly maxSessions?: number
   /**
-   * Real milliseconds an exec waits for stdin before running with empty stdin when the client sent no
-   * data and no EOF (a client that sends data is waited for until EOF). Default 15.
+   * Real milliseconds an exec waits for stdin before running with empty stdin when the client sent
+   * neither data nor EOF (a client that sends data is waited for until EOF; the product's client sends
+   * EOF at once, so it never waits). Default 250.
    */
   readonly stdinGraceMs?: number
 }
@@ -109,7 +111,7 @@ const listen = (lab: SshLab, options: Options): Running => {
     : HostKey.generate("homelab-mcp")
   const faults = lab.faults ?? SshFaults.none
   const sockets = new Set<net.Socket>()
-  const clients = new Set<ssh2.Connection>()
+  const clients = new Set<Ssh2.Connection>()
 
   const makeServer = (key: string) =>
     new ssh2.Server({ hostKeys: [key], ident: "OpenSSH_10.0p2 Debian-7" }, (conn, info) =>
@@ -120,6 +122,7 @@ const listen = (lab: SshLab, options: Options): Running => {
 
   const tcp = net.createServer((socket) => {
     sockets.add(socket)
+    socket.setNoDelay(true)
     socket.on("close", () => sockets.delete(socket))
     socket.on("error", () => undefined)
     const decision = faults.connection()
@@ -165,12 +168,12 @@ const connectionDecisions = new WeakMap<net.Socket, SshFaults.ConnectionDecision
 const safeEqual = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b)
 
 const onConnection = (
-  conn: ssh2.Connection,
-  _info: ssh2.ClientInfo,
+  conn: Ssh2.Connection,
+  _info: Ssh2.ClientInfo,
   lab: SshLab,
   options: Options,
   faults: SshFaults.SshFaults,
-  clients: Set<ssh2.Connection>
+  clients: Set<Ssh2.Connection>
 ) => {
   clients.add(conn)
   const socket = (conn as unknown as { _sock?: net.Socket })._sock
@@ -268,8 +271,8 @@ const readAuthorizedKeys = async (host: Machine): Promise<string> => {
 const SIGNALS: Record<string, string> = { TERM: "TERM", KILL: "KILL", INT: "INT", HUP: "HUP" }
 
 const runExec = (
-  channel: ssh2.ServerChannel,
-  session: ssh2.Session,
+  channel: Ssh2.ServerChannel,
+  session: Ssh2.Session,
   command: string,
   env: Record<string, string>,
   lab: SshLab,
@@ -312,7 +315,7 @@ const runExec = (
   channel.on("end", begin)
   setTimeout(() => {
     if (!gotData) begin()
-  }, options.stdinGraceMs ?? 15)
+  }, options.stdinGraceMs ?? 250)
 
   const execute = async () => {
     const decision = faults.command(command)
