@@ -94,13 +94,16 @@ const makeService = (
 
     const append = Effect.fn("AuditLog.append")(function* (entry: AuditRecord.AuditEntry) {
       const now = yield* Clock.currentTimeMillis
-      // a record is written whole or not at all: an interrupted caller waits for the write to finish
+      // Waiting for the in-process turn is interruptible; once it is ours, the record is written whole
+      // and an interruption takes effect only after the write (never a half-written line).
       return yield* semaphore.withPermits(1)(
-        Effect.tryPromise({
-          try: () => backend.locked(() => appendUnlocked(entry, now)),
-          catch: unavailable(`cannot append to ${backend.describe}`)
-        })
-      ).pipe(Effect.uninterruptible)
+        Effect.uninterruptible(
+          Effect.tryPromise({
+            try: () => backend.locked(() => appendUnlocked(entry, now)),
+            catch: unavailable(`cannot append to ${backend.describe}`)
+          })
+        )
+      )
     })
 
     const readVerified = Effect.tryPromise({
