@@ -285,7 +285,10 @@ const acquireFileLock = async (
     }
     const stat = await storage.stat(".lock")
     const since = typeof owner.time === "number" ? owner.time : (stat?.mtimeMs ?? 0)
-    const stale = Date.now() - since > options.staleMs ||
+    // An owner writes its details right after the exclusive create, so an unreadable lock more than two
+    // seconds old was left by a process that died in between.
+    const torn = typeof owner.time !== "number" && Date.now() - since > 2000
+    const stale = torn || Date.now() - since > options.staleMs ||
       (owner.host === hostname && typeof owner.pid === "number" && owner.pid !== process.pid && !isAlive(owner.pid))
     if (stale) {
       await storage.remove(".lock")

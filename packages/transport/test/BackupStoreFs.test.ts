@@ -149,6 +149,13 @@ describe("BackupStoreFs (on disk)", () => {
       const store2 = yield* BackupStoreFs.make({ dir, lockStaleMs: 100 })
       const ok = yield* write(store2, Target.host("/z"), null, t("z"))
       expect(ok.kind).toBe("absent")
+      // an empty lock (owner died between create and write) is stale after two seconds, not thirty
+      const lockFile = path.join(dir, ".lock")
+      fs.writeFileSync(lockFile, "")
+      const threeSecondsAgo = (Date.now() - 3000) / 1000
+      fs.utimesSync(lockFile, threeSecondsAgo, threeSecondsAgo)
+      const torn = yield* write(store, Target.host("/w"), null, t("w"))
+      expect(torn.kind).toBe("absent")
     }))
 
   it.live("fill the store on disk past its caps: the newest version of every file survives, disk usage matches the cap", () =>
