@@ -11,6 +11,7 @@ import {
   parseExtraRules,
   UNPARSEABLE_REASON
 } from "@homelab-mcp/core/guardrails/Classify"
+import * as Analyze from "../../src/guardrails/internal/analyze.js"
 import { MUST_BE_CAUGHT_REBOOT, MUST_STAY_ALLOWED } from "./fixtures.js"
 
 const RANK: Record<CommandClass, number> = { allow: 0, confirm: 1, deny: 2 }
@@ -647,6 +648,18 @@ describe("properties", () => {
       }),
       { numRuns: 500 }
     )
+  })
+
+  it("the AST walker itself never throws on token soup (a walker defect would hide behind 'deny')", () => {
+    const toks = ["reboot", "rm", "-rf", "/", "'", '"', "$(", ")", "`", "|", "&&", ";", "\n", "<<EOF", "EOF", "\\", "{", "}", "(", "*", "[[", "~", "$x", "bash", "-c", "sudo", "find", "-exec", "{}", "\\;", "xargs", "env", "-C", "cd", "..", "f()", "$((", "<(", ">", "2>&1", "for", "in", "do", "done", "case", "esac", "x=1", "tar", "-xf", "ssh", "pct", "exec", "--", "trap", "eval", ".", "timeout", "watch", "chmod", "-R", "systemctl", "stop", "ip", "link", "kill", "-9", "dd", "of=/dev/sda"]
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...toks), { maxLength: 25 }).map((x) => x.join(" ")), fc.constantFrom(...CONTEXTS), (s, context) => {
+        const scope = Analyze.Scope.root({ context, extra: [], cwd: undefined })
+        expect(() => Analyze.analyzeScript(s, scope)).not.toThrow()
+      }),
+      { numRuns: 1500 }
+    )
+    expect(classify("systemctl stop '[['", "host").class).toBe("allow")
   })
 
   it("a guest classification is never more severe than the host one, except nothing", () => {

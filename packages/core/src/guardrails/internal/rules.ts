@@ -233,6 +233,22 @@ const matchAll = (pattern: string): boolean => {
   }
 }
 
+/** A shell-style glob (`*`, `?`, `[…]`) as an anchored regex; every other character is literal. */
+const globRegex = (glob: string): RegExp => {
+  let src = ""
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!
+    const close = c === "[" ? glob.indexOf("]", i + 2) : -1
+    if (c === "*") src += ".*"
+    else if (c === "?") src += "."
+    else if (close > i) {
+      src += "."
+      i = close
+    } else src += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
+  }
+  return new RegExp(`^${src}$`)
+}
+
 const isPrefixOf = (word: string, full: string): boolean => word.length > 0 && full.startsWith(word)
 
 /** Applies every rule for one normalized simple command. */
@@ -271,7 +287,7 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
           // systemctl matches unit globs itself, quoted or not
           const n = show(unitName(u))
           if (/[*?[]/.test(n)) {
-            const re = new RegExp(`^${n.replace(/[.+^${}()|\\/]/g, "\\$&").replace(/\[[^\]]*\]/g, ".").replace(/\*/g, ".*").replace(/\?/g, ".")}$`)
+            const re = globRegex(n)
             return [...CRITICAL_UNITS].some((c) => re.test(c) || re.test(`${c}.service`))
           }
           if (isDynamic(u)) return false
