@@ -3,7 +3,10 @@
  * key file, layerTest, and `homelab-mcp sandbox` printing KEY=VALUE lines.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
@@ -83,6 +86,21 @@ describe("Sandbox.make", () => {
       const r = yield* sb.handle({ method: "GET", url: "/api2/json/nodes/pve/lxc", headers: { authorization: `PVEAPIToken=${t.id}=${Redacted.value(t.secret)}` } })
       expect(r.status).toBe(200)
       expect(sb.control.events().some((e) => e.kind === "api" && e.principal === "mcp@pve!mcp-operate")).toBe(true)
+    }).pipe(Effect.scoped)
+  )
+})
+
+describe("events", () => {
+  it.live("eventStream delivers API calls as they happen", () =>
+    Effect.gen(function* () {
+      const sb = yield* Sandbox.make({ seed: 1, authFailureDelay: 0, ssh: false })
+      const fiber = yield* Effect.fork(Stream.runCollect(Stream.take(Stream.filter(sb.control.eventStream, (e) => e.kind === "api"), 2)))
+      yield* Effect.sleep("10 millis")
+      const headers = { authorization: `PVEAPIToken=${sb.token.id}=${Redacted.value(sb.token.secret)}` }
+      yield* sb.handle({ method: "GET", url: "/api2/json/version", headers })
+      yield* sb.handle({ method: "GET", url: "/api2/json/nodes/pve/syslog", headers })
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
+      expect(events.map((e) => [e.path, e.status])).toEqual([["/api2/json/version", 200], ["/api2/json/nodes/pve/syslog", 403]])
     }).pipe(Effect.scoped)
   )
 })
