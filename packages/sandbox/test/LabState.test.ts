@@ -91,6 +91,26 @@ describe("LabState", () => {
     expect(lab.getTask(t2.upid)?.exitstatus).toBe("OK")
   })
 
+  it("taskStall keeps a task running; taskWarnings finishes it with WARNINGS; locks refuse lifecycle", () => {
+    const lab = manual()
+    lab.faults.add({ id: "stall", target: { kind: "task", type: "vzsnapshot" }, when: { _tag: "once" }, effect: { _tag: "taskStall" } })
+    lab.faults.add({ id: "warn", target: { kind: "task", type: "qmstart" }, when: { _tag: "once" }, effect: { _tag: "taskWarnings", count: 2 } })
+    const stalled = Either.getOrThrow(lab.createSnapshot(100, "slow"))
+    lab.advance(3600)
+    expect(lab.getTask(stalled.upid)?.status).toBe("running")
+    expect(lab.getGuest(100)?.config["lock"]).toBe("snapshot")
+    expect(Either.getLeft(lab.stopGuest(100)).pipe((o) => o._tag === "Some" && o.value.message)).toBe("CT is locked (snapshot)")
+    expect(lab.stopTask(stalled.upid)).toBe(true)
+    expect(lab.getTask(stalled.upid)?.exitstatus).toBe("interrupted by signal")
+    expect(lab.getGuest(100)?.config["lock"]).toBeUndefined()
+    expect(lab.getGuest(100)?.snapshots.has("slow")).toBe(false)
+    const warned = Either.getOrThrow(lab.startGuest(9000))
+    lab.advance(3)
+    expect(lab.getTask(warned.upid)).toMatchObject({ exitstatus: "WARNINGS: 2" })
+    expect(lab.getTask(warned.upid)?.log.at(-1)).toBe("TASK WARNINGS: 2")
+    expect(lab.getGuest(9000)?.status).toBe("running")
+  })
+
   it("awaitTask completes on the real clock under timeScale", () =>
     Effect.gen(function* () {
       const lab = buildLab({ seed: 1, timeScale: 0.001 })

@@ -604,6 +604,8 @@ export class LabState {
   stopGuest(vmid: number, by: Principal = ROOT, options: { type?: GuestType; ident?: string } = {}): Either.Either<Task, LabError> {
     return Either.flatMap(this.guestOrFail(vmid, options.type), (g) => {
       if (g.status !== "running") return fail(`${this.label(g)} not running`)
+      const locked = this.lockCheck(g)
+      if (Either.isLeft(locked)) return Either.left(locked.left)
       return Either.right(
         this.createTask({
           type: `${this.prefix(g)}stop`,
