@@ -426,6 +426,26 @@ describe("PveApi.layerConfig / loadOptions", () => {
       expect(PveApi.describeStartupError(yield* Effect.flip(load(noSecret)))).toMatch(/^PVE_API_TOKEN_SECRET: is not set/)
     }))
 
+  it.live("layerConfig builds the pinned client from the environment", () =>
+    Effect.gen(function* () {
+      reset()
+      const env = ConfigProvider.fromMap(
+        new Map([
+          ["PVE_API_BASE_URL", `https://127.0.0.1:${server.port}`],
+          ["PVE_API_TOKEN_ID", "mcp@pve!mcp-observe"],
+          ["PVE_API_TOKEN_SECRET", SECRET],
+          ["PVE_API_TLS_FINGERPRINT", PinnedTls.colonHex(cert.sha256)],
+          ["PVE_API_TIMEOUT_MS", "2000"]
+        ])
+      )
+      const version = yield* Effect.flatMap(PveApi.PveApi, (api) => Effect.map(api.get("/version", Version), (v) => [api.node, api.host, v.version])).pipe(
+        Effect.provide(PveApi.layerConfig),
+        Effect.withConfigProvider(env)
+      )
+      expect(version).toEqual(["pve", "127.0.0.1", "9.1.1"])
+      expect(server.seen.map((s) => s.url)).toEqual(["/api2/json/nodes", "/api2/json/version"])
+    }))
+
   it.live("a bad token id is refused at make", () =>
     Effect.gen(function* () {
       const e = yield* Effect.flip(withApi(options({ tokenId: "mcp@pve" }), (api) => Effect.succeed(api.node)))
