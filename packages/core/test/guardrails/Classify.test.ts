@@ -47,6 +47,9 @@ const TABLE: ReadonlyArray<Row> = [
   ["mv /etc/pve/user.cfg /tmp/", "host", "deny"],
   ["mv /tmp/user.cfg /etc/pve/user.cfg", "host", "deny"],
   ["mv /tmp/pve /etc/", "host", "deny"],
+  ["mv /etc /etc.old", "both", "deny"],
+  ["mv /etc/hosts /etc/hosts.bak", "both", "allow"],
+  ["mv /root/a.txt /root/b.txt", "both", "allow"],
   ["cp /tmp/x /etc/pve/storage.cfg", "host", "deny"],
   ["cp -t /etc/pve/ /tmp/storage.cfg", "host", "deny"],
   ["install -m 600 /tmp/k /etc/pve/priv/k", "host", "deny"],
@@ -262,7 +265,8 @@ const TABLE: ReadonlyArray<Row> = [
   ["dpkg -r nginx", "both", "confirm"],
   ["dpkg -P nginx", "both", "confirm"],
   ["apt list --upgradable", "both", "allow"],
-  ["apt-get -s upgrade", "both", "confirm"],
+  ["apt-get -s upgrade", "both", "allow"],
+  ["apt-get --simulate dist-upgrade", "both", "allow"],
   ["apt-get install -y htop", "both", "allow", true],
   ["dpkg -l", "both", "allow"],
   // --- system-wide kills ---
@@ -274,6 +278,7 @@ const TABLE: ReadonlyArray<Row> = [
   ["pkill -9 -f .", "both", "confirm"],
   ["pkill -f '.*'", "both", "confirm"],
   ["kill 1234", "both", "allow"],
+  ["kill -0 1", "both", "allow"],
   ["kill -1 1234", "both", "allow"],
   ["pkill -f my-script.sh", "both", "allow"],
   // --- dynamic code ---

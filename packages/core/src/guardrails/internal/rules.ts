@@ -84,8 +84,8 @@ const broadTarget = (p: PathPattern): Match => {
 }
 
 const protectedFinding = (scope: Scope, m: Match, what: string, p: PathPattern): void => {
-  if (m === "yes") scope.add("deny", `${what} under ${PVE} (protected)`, true)
-  else if (m === "maybe" && p.kind === "abs") scope.add("confirm", `${what} may land under ${PVE}; the path is only known at run time`)
+  if (m === "yes") scope.add("deny", `${what}: changes ${PVE} (protected, never allowed)`, true)
+  else if (m === "maybe" && p.kind === "abs") scope.add("confirm", `${what}: may change ${PVE}; the path is only known at run time`)
 }
 
 /** Any write (redirect, tee, dd of=, cp/mv/install/rsync destination, in-place edit, chmod…). */
@@ -94,7 +94,7 @@ export const checkWrite = (field: string, scope: Scope, what: string): void => {
   if (p.kind === "abs" && !p.open && !p.segs.some(isGlob)) scope.wrote(`/${p.segs.join("/")}`)
   if (scope.host) {
     protectedFinding(scope, underOrEqual(p, PVE), what, p)
-    if (underOrEqual(p, PMXCFS_DB) === "yes") scope.add("deny", `${what} under ${PMXCFS_DB} (the cluster configuration database, protected)`, true)
+    if (underOrEqual(p, PMXCFS_DB) === "yes") scope.add("deny", `${what}: changes ${PMXCFS_DB} (the cluster configuration database, protected)`, true)
   }
   const k = kernelTarget(p)
   if (k !== undefined) scope.add("deny", `${what}: writes to ${k}`)
@@ -104,7 +104,7 @@ export const checkWrite = (field: string, scope: Scope, what: string): void => {
 }
 
 /** A removal (or move-away) of `field`; recursive removals are judged against the system dirs too. */
-const checkRemove = (field: string, scope: Scope, what: string, recursive: boolean): void => {
+const checkRemove = (field: string, scope: Scope, what: string, recursive: boolean, broadRule = true): void => {
   const p = pathOf(field, scope)
   const sys = recursive ? systemTarget(p) : "no"
   if (scope.host) {
@@ -112,13 +112,16 @@ const checkRemove = (field: string, scope: Scope, what: string, recursive: boole
     // removing an ancestor of /etc/pve removes it too (/ and /etc are also system dirs, reported below)
     if (recursive && m === "no" && sys !== "yes") m = ancestorOrEqual(p, PVE) === "yes" ? "yes" : m
     protectedFinding(scope, m, what, p)
-    if (underOrEqual(p, PMXCFS_DB) === "yes") scope.add("deny", `${what} under ${PMXCFS_DB} (the cluster configuration database, protected)`, true)
+    if (underOrEqual(p, PMXCFS_DB) === "yes") scope.add("deny", `${what}: changes ${PMXCFS_DB} (the cluster configuration database, protected)`, true)
     if (recursive && underOrEqual(p, LOCAL_STORAGE) === "yes") scope.add("confirm", `${what}: recursive delete in ${LOCAL_STORAGE} (local guest images and backups)`)
   }
   if (!recursive) return
-  if (sys === "yes") scope.add("deny", `${what}: recursive delete of ${showPath(p)} (a top-level system directory)`)
+  if (sys === "yes") {
+    const where = p.kind === "abs" && p.segs.length === 0 ? "the whole filesystem" : "a top-level system directory"
+    scope.add("deny", `${what}: removes ${showPath(p)} (${where})`)
+  }
   else if (sys === "maybe") scope.add("confirm", `${what}: recursive delete of a path only known at run time`)
-  else {
+  else if (broadRule) {
     const broad = broadTarget(p)
     if (broad === "yes") scope.add("confirm", `${what}: recursive delete of ${showPath(p)} (directly under a top-level system directory)`)
     else if (broad === "maybe") scope.add("confirm", `${what}: recursive delete under ${showPath(p)}; the path is only known at run time`)
@@ -332,7 +335,8 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       const dir = p.short.get("t")?.[0] ?? p.long.get("target-directory")?.[0]
       const sources = dir !== undefined ? p.operands : p.operands.slice(0, -1)
       const dest = dir ?? p.operands[p.operands.length - 1]
-      for (const s of sources) checkRemove(s, scope, `mv ${show(s)}`, true)
+      // moving a tree away removes it from its place: / and system dirs are deny, /etc/pve protected
+      for (const s of sources) checkRemove(s, scope, `mv ${show(s)}`, true, false)
       if (dest !== undefined && sources.length > 0) checkDestination(dest, sources, scope, `mv into ${show(dest)}`)
       return
     }
@@ -547,8 +551,10 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
     case "apt":
     case "apt-get":
     case "aptitude": {
-      const verb = operandsOf(args, "otcq", ["option", "target-release", "config-file"])[0]
-      if (verb !== undefined && APT_VERBS.has(verb)) scope.add("confirm", `${name} ${verb} changes installed packages`)
+      const p = parseArgs(args, { shortWithArg: "otc", longWithArg: ["option", "target-release", "config-file"] })
+      const verb = p.operands[0]
+      const simulate = p.short.has("s") || hasLong(p, "simulate", "just-print", "dry-run", "recon", "no-act")
+      if (verb !== undefined && APT_VERBS.has(verb) && !simulate) scope.add("confirm", `${name} ${verb} changes installed packages`)
       if (verb === "install") scope.heavy(`${name} install (downloads packages)`)
       return
     }
@@ -569,7 +575,8 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
         if (!ended && !signal && a.startsWith("-") && a.length > 1) { signal = true; continue }
         pids.push(a)
       }
-      if (pids.some((p) => p === "1" || p === "-1")) scope.add("confirm", `kill ${pids.join(" ")} signals init or every process`)
+      const probe = args.some((a, i) => a === "-0" || ((a === "-s" || a === "-n") && args[i + 1] === "0"))
+      if (!probe && pids.some((p) => p === "1" || p === "-1")) scope.add("confirm", `kill ${pids.join(" ")} signals init or every process`)
       return
     }
     case "killall5":
