@@ -241,7 +241,9 @@ const resolvePin = (
     if (known !== undefined) return Either.getOrThrow(PinnedTls.parsePin(known.fingerprint))
     const presented = yield* PinnedTls.probe(base.host, base.port, connectTimeoutMs)
     const pin = PinnedTls.formatPin(presented)
-    yield* TrustStore.record(store, base.hostPort, pin, new Date())
+    const entry = yield* TrustStore.record(store, base.hostPort, pin, new Date())
+    // another process recorded first: its entry is the trust anchor (a different certificate then fails the pin)
+    if (entry.fingerprint !== pin) return Either.getOrThrow(PinnedTls.parsePin(entry.fingerprint))
     ;(options.onWarning ?? defaultWarn)(
       `trust on first use: recorded the API certificate of ${base.hostPort} as ${pin} (${PinnedTls.colonHex(presented)}) in ${store}. ` +
         "Verify it now on the node console (`pvenode cert info` or Certificates in the GUI); from now on a different certificate is refused."
