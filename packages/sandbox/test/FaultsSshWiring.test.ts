@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
-import * as ssh2 from "ssh2"
+import ssh2 from "ssh2"
 import * as Sandbox from "../src/Sandbox.js"
 
 interface Outcome {
