@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type { SFTPWrapper } from "ssh2"
+import type { SFTPWrapper, Stats } from "ssh2"
 import {
   CommandFailed,
   FileNotFound,
@@ -129,7 +129,19 @@ export const make = Effect.gen(function*() {
               const attrs = Option.isSome(existing)
                 ? { mode, uid: existing.value.uid, gid: existing.value.gid }
                 : { mode }
-              yield* Sftp.call<void>("fsetstat", tmp, (cb) => s.fsetstat(h, attrs, cb))
+              // Some filesystems (pmxcfs under /etc/pve) refuse chmod/chown but already impose the right
+              // mode and owner; accept that, refuse anything else.
+              yield* Sftp.call<void>("fsetstat", tmp, (cb) => s.fsetstat(h, attrs, cb)).pipe(
+                Effect.catchTag("CommandFailed", (e) =>
+                  Sftp.call<Stats>("fstat", tmp, (cb) => s.fstat(h, cb)).pipe(
+                    Effect.map(Sftp.toStat),
+                    Effect.flatMap((st) =>
+                      st.mode === attrs.mode && (!("uid" in attrs) || (st.uid === attrs.uid && st.gid === attrs.gid))
+                        ? Effect.void
+                        : Effect.fail(e)
+                    )
+                  ))
+              )
               if (Sftp.hasExtension(s, "fsync@openssh.com")) {
                 yield* Sftp.call<void>("fsync", tmp, (cb) => s.ext_openssh_fsync(h, (err) => cb(err)))
               }

@@ -40,7 +40,18 @@ export interface OpenSshd {
   readonly options: (extra?: Partial<SshOptions>) => SshOptions
 }
 
-export const SSHD = ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"].find((p) => fs.existsSync(p))
+const SSHD_PATHS = ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/sbin/sshd"]
+
+/** Finds sshd, running `scripts/ensure-sshd.mjs` once (it installs openssh-server as root via apt-get) when missing. */
+const findSshd = (): string => {
+  const found = SSHD_PATHS.find((p) => fs.existsSync(p))
+  if (found !== undefined) return found
+  const script = new URL("../../../scripts/ensure-sshd.mjs", import.meta.url).pathname
+  execFileSync(process.execPath, [script], { stdio: ["ignore", "inherit", "inherit"] })
+  const installed = SSHD_PATHS.find((p) => fs.existsSync(p))
+  if (installed === undefined) throw new Error("sshd is not installed and scripts/ensure-sshd.mjs could not provide it")
+  return installed
+}
 
 const keygen = (file: string, type: string, passphrase = "") =>
   execFileSync("ssh-keygen", ["-q", "-t", type, "-N", passphrase, "-C", "homelab-mcp-test", "-f", file], {
@@ -95,7 +106,7 @@ const childrenOf = (pid: number): Array<number> => {
 
 /** Starts the sshd; `extraConfig` lines are appended (e.g. `MaxSessions 2`, or removing the SFTP subsystem). */
 export const startSshd = async (extraConfig: ReadonlyArray<string> = [], withSftp = true): Promise<OpenSshd & { stop: () => void }> => {
-  if (SSHD === undefined) throw new Error("sshd is not installed: run `node scripts/ensure-sshd.mjs` first")
+  const SSHD = findSshd()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hmcp-sshd-"))
   keygen(path.join(dir, "host_ed25519"), "ed25519")
   keygen(path.join(dir, "host_ecdsa"), "ecdsa")
