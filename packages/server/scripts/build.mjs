@@ -6,6 +6,7 @@ import { readFileSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
+import { bundleOptions } from "./bundle-options.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
@@ -14,25 +15,6 @@ try {
   sha = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, stdio: ["ignore", "pipe", "ignore"] }).toString().trim()
 } catch {
   // not a git checkout: keep "unknown"
-}
-
-/** Shared options, also used by scripts/bench to bundle the minimal comparison server the same way. */
-export const bundleOptions = {
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "esm",
-  splitting: true,
-  chunkNames: "chunks/[name]-[hash]",
-  legalComments: "none",
-  logLevel: "warning",
-  banner: {
-    js:
-      "import { createRequire as __homelabCreateRequire } from 'node:module'; import { fileURLToPath as __homelabToPath } from 'node:url'; import { dirname as __homelabDirname } from 'node:path'; " +
-      "const require = __homelabCreateRequire(import.meta.url); const __filename = __homelabToPath(import.meta.url); const __dirname = __homelabDirname(__filename);"
-  },
-  // Optional native accelerators of ssh2; the pure-JS fallbacks are used.
-  external: ["cpu-features", "*.node"]
 }
 
 const out = join(root, "dist")
