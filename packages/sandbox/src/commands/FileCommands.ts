@@ -230,7 +230,7 @@ const sha256Command = (machine: Machine): Command =>
     const files: Array<string> = []
     let opts = true
     for (const a of args) {
-      if (opts && a === "--" && gnu) opts = false
+      if (opts && a === "--") opts = false
       else if (opts && (a === "-z" || a === "--zero") && gnu) zero = true
       else if (opts && (a === "-b" || a === "-t" || a === "--binary" || a === "--text")) continue
       else if (opts && (a === "-c" || a === "--check")) check = true
@@ -783,7 +783,7 @@ const tailCommand = (machine: Machine): Command =>
         n = Math.abs(Number(v))
       }
       try {
-        if (opts && a === "--" && machine.flavour === "gnu") opts = false
+        if (opts && a === "--") opts = false
         else if (opts && (a === "-n" || a === "--lines")) count(args[++i])
         else if (opts && /^--lines=/.test(a)) count(a.slice(8))
         else if (opts && /^-n[+-]?\d+$/.test(a)) count(a.slice(2))
