@@ -140,6 +140,7 @@ const openTls = (
     clearTimeout(timer)
     socket.removeListener("secureConnect", onSecure)
     socket.removeListener("error", onError)
+    socket.removeListener("close", onClose)
     if (error) {
       socket.destroy()
       callback(error, null)
@@ -152,12 +153,15 @@ const openTls = (
   }
   const onError = (e: Error) =>
     finish(new ConnectError(describeNetError(target.host, target.port, e as NodeJS.ErrnoException), (e as NodeJS.ErrnoException).code, false))
+  const onClose = () =>
+    finish(new ConnectError(`${target.host}:${target.port} closed the connection before the TLS handshake completed`, "ECONNRESET", false))
   const timer = setTimeout(
     () => finish(new ConnectError(`connecting to ${target.host}:${target.port} timed out after ${connectTimeoutMs} ms`, "ETIMEDOUT", true)),
     connectTimeoutMs
   )
   socket.once("secureConnect", onSecure)
   socket.once("error", onError)
+  socket.once("close", onClose)
   return () => finish(new ConnectError("connection attempt cancelled", "ECANCELED", false))
 }
 
