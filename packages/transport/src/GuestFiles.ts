@@ -89,7 +89,10 @@ export const make = (options: { readonly node: string }) =>
         Effect.gen(function*() {
           const tmp = yield* shell.tempFile
           const r = yield* shell.exec(["pct", "pull", v, p, tmp], { timeoutMs: TRANSFER_MS })
-          if (r.exitCode !== 0) return yield* pctFailure(vmid, `pct pull ${v}`, r)
+          if (r.exitCode !== 0) {
+            if (fileMissing(r.stderr) && notRunning(vmid, r.stderr) === null) return yield* new FileNotFound({ path })
+            return yield* pctFailure(vmid, `pct pull ${v}`, r)
+          }
           const size = yield* shell.fileSize(tmp)
           if (size !== opts.expectedSize) {
             if (fileMissing(r.stderr) || fileMissing(r.stdout)) return yield* new FileNotFound({ path })

@@ -316,3 +316,41 @@ describe("sandbox: faults and flags", () => {
       }).pipe(Effect.scoped)
     ), 60_000)
 })
+
+describe("sandbox: pct pull and push edge cases (C1)", () => {
+  it.live("a missing file is FileNotFound whatever pct pull does; a pull that copies nothing is never success", () =>
+    run(
+      Effect.gen(function*() {
+        const gf = yield* GuestFiles
+        for (const mode of ["exit0-empty", "exit0", "exit255"] as const) {
+          sandbox.control.setFlags({ pctPullMissing: mode })
+          const e = yield* Effect.flip(gf.pctRead(100, "/etc/no-such-file.conf", { expectedSize: 5 }))
+          expect([mode, e._tag]).toStrictEqual([mode, "FileNotFound"])
+        }
+        sandbox.control.setFlags({ pctPullMissing: "exit0-empty" })
+        sandbox.control.addFault({
+          id: "t-pull-nocopy",
+          target: { kind: "ssh", argv: "'pct' 'pull'" },
+          when: { _tag: "always" },
+          effect: { _tag: "exit", code: 0 }
+        })
+        const size = Option.getOrThrow(yield* gf.pctStat(100, "/etc/hostname")).size
+        const e = yield* Effect.flip(gf.pctRead(100, "/etc/hostname", { expectedSize: size })).pipe(
+          Effect.ensuring(Effect.sync(() => sandbox.control.removeFault("t-pull-nocopy")))
+        )
+        expect(e._tag).toBe("CommandFailed")
+        expect(e.message).toContain(`copied 0 bytes of ${size}`)
+      })
+    ), 60_000)
+
+  it.live("a push into a missing directory is ParentDirectoryMissing and leaves no temp files", () =>
+    run(
+      Effect.gen(function*() {
+        const gf = yield* GuestFiles
+        const e = yield* Effect.flip(gf.pctWrite(100, "/no/such/dir/file.txt", Buffer.from("x"), { mode: "0644", uid: 0, gid: 0 }))
+        expect(e._tag).toBe("ParentDirectoryMissing")
+        const left = yield* (yield* NodeShell).exec(["sh", "-c", "ls /tmp | grep -c '^mcp\\.' || true"])
+        expect(left.stdout.trim()).toBe("0")
+      })
+    ), 30_000)
+})
