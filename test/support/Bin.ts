@@ -29,6 +29,8 @@ export interface BinSession {
   readonly stderr: () => string
   readonly call: (name: string, args?: Record<string, unknown>) => Promise<CallToolResult>
   readonly close: () => Promise<void>
+  /** Kills the server process with `signal` (the client sees the transport close). */
+  readonly kill: (signal: NodeJS.Signals) => void
   readonly dataDir: string
 }
 
@@ -43,9 +45,9 @@ const baseEnv = (): Record<string, string> => {
 export const connect = async (
   env: Record<string, string>,
   args: ReadonlyArray<string> = ["serve"],
-  options: { readonly elicit?: (message: string) => ElicitResult } = {}
+  options: { readonly elicit?: (message: string) => ElicitResult; readonly dataDir?: string } = {}
 ): Promise<BinSession> => {
-  const dataDir = mkdtempSync(join(tmpdir(), "homelab-mcp-e2e-"))
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "homelab-mcp-e2e-"))
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [BIN, ...args],
@@ -75,7 +77,11 @@ export const connect = async (
     call: (name, args = {}) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>,
     close: async () => {
       await client.close()
-      rmSync(dataDir, { recursive: true, force: true })
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+    },
+    kill: (signal) => {
+      const pid = transport.pid
+      if (pid !== null) process.kill(pid, signal)
     },
     dataDir
   }

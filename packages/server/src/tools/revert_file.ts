@@ -5,7 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { TierRequired, WriteVerificationFailed } from "@homelab-mcp/core/Errors"
+import { NotRevertible, TierRequired, WriteVerificationFailed } from "@homelab-mcp/core/Errors"
 import * as Tool from "@homelab-mcp/core/Tool"
 import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
 import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
@@ -25,6 +25,9 @@ export const Input = Schema.Struct({
   dryRun: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   confirm: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
     description: "Needed for /etc/pve host targets; must reflect the user's agreement, not the model's"
+  }),
+  discardOutOfBandChanges: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
+    description: "Revert although the file changed outside this server since its newest backup (those changes are backed up, then overwritten)"
   }),
   overrideCircuitBreaker: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
     description: "Run although the circuit breaker is open; only after handing back to the human"
@@ -49,6 +52,7 @@ export const Output = Schema.Struct({
   diffOmitted: Schema.optional(Schema.String),
   addedLines: Schema.Int,
   removedLines: Schema.Int,
+  changedOutOfBand: Schema.Boolean,
   historyCommitted: Schema.Boolean,
   opId: Schema.NullOr(Schema.String),
   circuitBreakerOverridden: Schema.Boolean
@@ -60,7 +64,7 @@ export const revert_file = Tool.make(
     name: "revert_file",
     title: "Revert a file to a backup",
     description:
-      "Restores a file written through this server to the exact bytes it had before a backed-up operation (default: the newest revertible version), or deletes the file when that operation created it. What the revert overwrites is backed up first, so the revert can itself be reverted. Refuses when the version cannot be restored (list_backups says why, e.g. the file changed outside this server since). Repeated reverts of one file trip a circuit breaker: stop and hand back to the human. dryRun:true returns the diff and changes nothing. Host files (no vmid) need the root tier. Audited.",
+      "Restores a file written through this server to the exact bytes it had before a backed-up operation (default: the newest revertible version), or deletes the file when that operation created it. What the revert overwrites is backed up first, so the revert can itself be reverted. Refuses when the version cannot be restored (list_backups says why), and when the file changed outside this server since its newest backup unless discardOutOfBandChanges:true (the user's agreement to lose those changes, which are backed up first). Repeated reverts of one file trip a circuit breaker: stop and hand back to the human. dryRun:true returns the diff and changes nothing. Host files (no vmid) need the root tier. Audited.",
     tier: "companion",
     input: Input,
     output: Output,
@@ -116,6 +120,7 @@ export const revert_file = Tool.make(
             ...(plan.diff.diffOmitted !== undefined ? { diffOmitted: plan.diff.diffOmitted } : {}),
             addedLines: plan.diff.addedLines,
             removedLines: plan.diff.removedLines,
+            changedOutOfBand: restored.changedOutOfBand,
             historyCommitted: false,
             circuitBreakerOverridden: overridden
           }
@@ -131,6 +136,17 @@ export const revert_file = Tool.make(
               isRevertible: true,
               ...(overridden ? { circuitBreakerOverridden: true } : {})
             }
+          }
+          if (restored.changedOutOfBand && !input.discardOutOfBandChanges && plan.action !== "noop") {
+            return yield* Guests.refuse(
+              op,
+              new NotRevertible({
+                target: descriptor,
+                reasons: [
+                  `the file changed outside this server since its newest backup (it hashes to ${plan.currentSha256 ?? "nothing: it is gone"}, expected ${restored.expectedLiveSha256 ?? "no file"}); diff_config shows what a revert would overwrite; re-issue with discardOutOfBandChanges:true if the user agrees to lose those changes (they are backed up first)`
+                ]
+              })
+            )
           }
           if (plan.action === "noop") {
             yield* Guests.auditOutcome(op, { outcome: "noop", note: "the file already has the version's content", durationMs: 0 })
