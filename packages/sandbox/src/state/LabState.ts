@@ -1101,9 +1101,28 @@ export class LabState {
   // Access
   // ---------------------------------------------------------------------------------------------
 
-  /** Effective privileges (priv → propagate) of a user or token on a path. */
+  private accessVersion = 0
+  private permCache = new Map<string, PrivMap>()
+  private permCacheVersion = -1
+
+  /** Invalidates cached permission decisions; every access mutation method calls it (call it after mutating access maps directly). */
+  touchAccess(): void {
+    this.accessVersion++
+  }
+
+  /** Effective privileges (priv → propagate) of a user or token on a path (memoised until the next access change). */
   permissions(authid: string, path: string): PrivMap {
-    return resolvePermissions({ users: this.users, tokens: this.tokens, roles: this.roles, acl: this.acl, pools: this.pools }, authid, path)
+    if (this.permCacheVersion !== this.accessVersion) {
+      this.permCache = new Map()
+      this.permCacheVersion = this.accessVersion
+    }
+    const key = `${authid}\u0000${path}`
+    const cached = this.permCache.get(key)
+    if (cached) return cached
+    const result = resolvePermissions({ users: this.users, tokens: this.tokens, roles: this.roles, acl: this.acl, pools: this.pools }, authid, path)
+    if (this.permCache.size > 50000) this.permCache.clear()
+    this.permCache.set(key, result)
+    return result
   }
 
   /** Adds a user; fails when it exists. */
@@ -1112,6 +1131,7 @@ export class LabState {
     if (!/^[^\s:/]+@[A-Za-z][A-Za-z0-9.\-_]+$/.test(userid)) return fail(`value '${userid}' does not look like a valid user name`, 400)
     const u: User = { userid, enable: 1, expire: 0, firstname: "", lastname: "", email: "", comment: "", groups: [], ...fields }
     this.users.set(userid, u)
+    this.touchAccess()
     this.record({ kind: "state", detail: `user ${userid} added` })
     return Either.right(u)
   }
@@ -1122,6 +1142,7 @@ export class LabState {
     this.users.delete(userid)
     for (const key of [...this.tokens.keys()]) if (key.startsWith(`${userid}!`)) this.tokens.delete(key)
     this.acl = this.acl.filter((e) => e.ugid !== userid && !e.ugid.startsWith(`${userid}!`))
+    this.touchAccess()
     this.record({ kind: "state", detail: `user ${userid} deleted` })
     return Either.right(undefined)
   }
@@ -1141,6 +1162,7 @@ export class LabState {
       secret: options.secret ?? this.rng("token-secret", `${full}#${this.tokenGeneration++}`).uuid()
     }
     this.tokens.set(full, token)
+    this.touchAccess()
     this.record({ kind: "state", detail: `token ${full} added` })
     return Either.right(token)
   }
@@ -1152,6 +1174,7 @@ export class LabState {
     const full = `${userid}!${tokenid}`
     if (!this.tokens.delete(full)) return fail(`no such token '${tokenid}' for user '${userid}'`)
     this.acl = this.acl.filter((e) => e.ugid !== full)
+    this.touchAccess()
     this.record({ kind: "state", detail: `token ${full} removed` })
     return Either.right(undefined)
   }
@@ -1163,6 +1186,7 @@ export class LabState {
     if (bad !== undefined) return fail(`invalid privilege '${bad}'`, 400)
     const role: Role = { roleid, privs: [...new Set(privs)].sort(), special: 0 }
     this.roles.set(roleid, role)
+    this.touchAccess()
     this.record({ kind: "state", detail: `role ${roleid} added` })
     return Either.right(role)
   }
@@ -1175,6 +1199,7 @@ export class LabState {
     const bad = privs.find((p) => !this.knownPriv(p))
     if (bad !== undefined) return fail(`invalid privilege '${bad}'`, 400)
     role.privs = [...new Set(append ? [...role.privs, ...privs] : privs)].sort()
+    this.touchAccess()
     this.record({ kind: "state", detail: `role ${roleid} modified` })
     return Either.right(role)
   }
@@ -1186,6 +1211,7 @@ export class LabState {
     if (role.special === 1) return fail(`cannot delete role '${roleid}' - builtin role`, 400)
     this.roles.delete(roleid)
     this.acl = this.acl.filter((e) => e.roleid !== roleid)
+    this.touchAccess()
     return Either.right(undefined)
   }
 
@@ -1222,6 +1248,7 @@ export class LabState {
       if (!this.tokens.has(t)) return fail(`token '${t}' does not exist`)
       add("token", t)
     }
+    this.touchAccess()
     this.record({ kind: "state", detail: `acl ${p} modified` })
     return Either.right(undefined)
   }
@@ -1235,6 +1262,7 @@ export class LabState {
     const p = normalizePath(path)
     const who = new Set([...(subjects.users ?? []), ...(subjects.groups ?? []), ...(subjects.tokens ?? [])])
     this.acl = this.acl.filter((e) => !(e.path === p && who.has(e.ugid) && roles.includes(e.roleid)))
+    this.touchAccess()
     this.record({ kind: "state", detail: `acl ${p} deleted` })
   }
 
