@@ -129,6 +129,11 @@ describe("Query.run records view", () => {
     const r = Query.run(q({ view: "records" }), log, { ok: true, checked: 9, headMatches: true })
     expect(() => Schema.encodeSync(Query.QueryResult)(r)).not.toThrow()
     expect(() => Schema.encodeSync(Query.QueryResult)(Query.run(q({}), log))).not.toThrow()
+    // raw records keep their chain fields through encoding, operations stay operations
+    const encoded = Schema.encodeSync(Query.QueryResult)(r)
+    expect(encoded.items).toEqual(r.items)
+    const ops = Query.run(q({}), log)
+    expect(Schema.encodeSync(Query.QueryResult)(ops).items).toEqual(ops.items)
   })
   it("counts unparsable lines and reports a torn tail", () => {
     const text = log.records.map((p) => Canonical.toLine(p.record)).join("") + "garbage\n{\"v\":1"

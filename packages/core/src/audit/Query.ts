@@ -58,8 +58,8 @@ export const OperationItem = Schema.Struct({
 /** One operation. */
 export type OperationItem = typeof OperationItem.Type
 
-/** An item of either view. */
-export const QueryItem = Schema.Union(OperationItem, AuditRecord)
+/** An item of either view (raw records first: their `v`/`phase`/`hash` tell them apart when encoding). */
+export const QueryItem = Schema.Union(AuditRecord, OperationItem)
 /** An item of either view. */
 export type QueryItem = typeof QueryItem.Type
 
