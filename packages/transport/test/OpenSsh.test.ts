@@ -43,7 +43,7 @@ describe("OpenSSH sshd: connection", () => {
         const other = yield* Effect.fork(sh.exec(["sleep", "2"], { timeoutMs: 10_000 }))
         const started = Date.now()
         const partial = yield* sh.execScript(stubborn, { timeoutMs: 1000 })
-        expect(Date.now() - started).toBeLessThan(5_500)
+        expect(Date.now() - started).toBeLessThan(6_000)
         expect(partial).toMatchObject({ exitCode: null, signal: null, timedOut: true, stdout: "partial\n" })
         const fixed = yield* Effect.flip(sh.exec(["sh", "-c", stubborn], { timeoutMs: 1000 }))
         expect(fixed._tag).toBe("SshTimeout")
@@ -138,7 +138,7 @@ describe("OpenSSH sshd: connection", () => {
 
   it.live("a mismatch is not retried even after a successful connection", () =>
     withStack(
-      sshd.options({ reconnectDelayMs: 5_000 }),
+      sshd.options({ reconnectDelayMs: 20_000 }),
       Effect.gen(function*() {
         const sh = yield* NodeShell
         yield* sh.exec(["true"])
@@ -156,7 +156,7 @@ describe("OpenSSH sshd: connection", () => {
         const e = yield* Effect.flip(sh.exec(["true"]))
         expect(e._tag).toBe("SshHostKeyMismatch")
         expect(e._tag === "SshHostKeyMismatch" && e.expected).toBe(sshd.ed25519Fingerprint)
-        expect(Date.now() - started).toBeLessThan(2_500)
+        expect(Date.now() - started).toBeLessThan(8_000)
         expect(connectionsLogged() - before).toBe(1)
       }).pipe(Effect.scoped)
     ), 30_000)
