@@ -99,6 +99,11 @@ export const startHttps = (
         const method = (req.method ?? "GET").toUpperCase()
         const url = req.url ?? "/"
         const hits = lab.faults.match({ kind: "api", method, path: apiPath(url) })
+        // a response made by a fault (not the core) is still an API call in the event log
+        const faulted = (ruleId: string, response: ApiResponse): ApiResponse => {
+          lab.record({ kind: "api", method, path: url.split("?")[0]!, status: response.status, decision: `fault:${ruleId}`, latencyMs: Date.now() - started })
+          return response
+        }
         const program = Effect.gen(function* () {
           let latency = 0
           for (const h of hits) if (h.effect._tag === "latency") latency += h.latencyMs ?? 0
@@ -120,14 +125,21 @@ export const startHttps = (
               return undefined
             }
             if (e._tag === "status") {
-              if (e.raw === true) {
-                return { status: e.code, reason: http.STATUS_CODES[e.code] ?? "Error", headers: { "Content-Length": "0", Connection: "close" }, body: "" } satisfies ApiResponse
-              }
               const msg = e.message ?? http.STATUS_CODES[e.code] ?? "error"
-              return errorResponse(lab, e.code, msg.endsWith("\n") ? msg : `${msg}\n`)
+              return faulted(
+                h.rule.id,
+                e.raw === true
+                  ? ({ status: e.code, reason: http.STATUS_CODES[e.code] ?? "Error", headers: { "Content-Length": "0", Connection: "close" }, body: "" } satisfies ApiResponse)
+                  : errorResponse(lab, e.code, msg.endsWith("\n") ? msg : `${msg}\n`)
+              )
             }
             if (e._tag === "authFail") {
-              return { status: 401, reason: lab.flags.authFailureText === "detailed" ? "invalid token value!" : "Authentication failed!", headers: errorResponse(lab, 401, "x").headers, body: "" } satisfies ApiResponse
+              return faulted(h.rule.id, {
+                status: 401,
+                reason: lab.flags.authFailureText === "detailed" ? "invalid token value!" : "Authentication failed!",
+                headers: errorResponse(lab, 401, "x").headers,
+                body: ""
+              } satisfies ApiResponse)
             }
           }
           const dropBody = hits.find((h) => h.effect._tag === "drop" && h.effect.phase === "body")

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
+import { startControlServer } from "../api/ControlServer.js"
 import { presets } from "../faults/Faults.js"
 import * as Sandbox from "../Sandbox.js"
 
@@ -23,6 +24,8 @@ export interface SandboxCliOptions {
   readonly faults: ReadonlyArray<keyof typeof presets>
   readonly timeScale?: number
   readonly authFailureDelay?: number
+  /** Expose the control surface on this loopback port (0 = ephemeral). */
+  readonly controlPort?: number
 }
 
 /** A usage error naming the flag and what is accepted. */
@@ -34,7 +37,7 @@ export class SandboxCliUsage {
 /** Usage text. */
 export const USAGE = `usage: homelab-mcp sandbox [--tier observe|operate|companion] [--guests N | --lab default|generate:N] [--seed S]
                          [--faults lan,wan,flaky,degraded-storage] [--clock real|manual] [--certificate self-signed|ca]
-                         [--time-scale X] [--auth-failure-delay MS] [--unprovisioned] [--format env|json]`
+                         [--time-scale X] [--auth-failure-delay MS] [--control-port N] [--unprovisioned] [--format env|json]`
 
 /** Parses argv (without the `sandbox` word); returns options or a usage error. */
 export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | SandboxCliUsage => {
@@ -48,6 +51,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | Sand
   let faults: Array<keyof typeof presets> = []
   let timeScale: number | undefined
   let authFailureDelay: number | undefined
+  let controlPort: number | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const eq = arg.indexOf("=")
@@ -133,6 +137,14 @@ export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | Sand
         authFailureDelay = n
         break
       }
+      case "--control-port": {
+        const v = need(value())
+        if (typeof v !== "string") return v
+        const n = Number(v)
+        if (!Number.isInteger(n) || n < 0 || n > 65535) return new SandboxCliUsage(`--control-port: '${v}' is not accepted; use a port 0..65535 (0 = any free port)`)
+        controlPort = n
+        break
+      }
       case "--unprovisioned":
         unprovisioned = true
         break
@@ -153,7 +165,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | Sand
     unprovisioned,
     faults,
     ...(timeScale !== undefined ? { timeScale } : {}),
-    ...(authFailureDelay !== undefined ? { authFailureDelay } : {})
+    ...(authFailureDelay !== undefined ? { authFailureDelay } : {}),
+    ...(controlPort !== undefined ? { controlPort } : {})
   }
 }
 
@@ -188,12 +201,14 @@ export const sandboxCommand = (
   Effect.gen(function* () {
     const started = performance.now()
     const sb = yield* Sandbox.make(toSandboxOptions(options))
+    const control = options.controlPort !== undefined ? yield* startControlServer(sb, { port: options.controlPort }) : undefined
     io.out(renderEnv(sb.env(options.tier), options.format))
     const lab = options.guests !== undefined ? `generated lab of ${options.guests} guests` : "default homelab"
     io.log(
       `homelab-mcp sandbox: simulated Proxmox VE 9.1 node 'pve' (${lab}, seed ${options.seed}) started in ${Math.round(performance.now() - started)} ms\n` +
         `  API  ${sb.api.baseUrl}  certificate ${sb.api.tls.sha256Colon}\n` +
         (sb.ssh ? `  SSH  ${sb.ssh.host}:${sb.ssh.port}  host key ${sb.ssh.hostKeyFingerprint}\n` : "") +
+        (control ? `  control  ${control.url}  (Authorization: Bearer ${control.secret})\n` : "") +
         `  All secrets printed are fake and valid only for this sandbox; nothing runs on this machine. Ctrl-C stops it.\n`
     )
     return sb
