@@ -47,7 +47,10 @@ const TEXT_CASES: ReadonlyArray<readonly [string, string, number]> = [
   ["password: my secret phrase", "password: [REDACTED]", 1],
   ["  - client_secret: abc  ", "  - client_secret: [REDACTED]  ", 1],
   ["login ok token: abc user: bob", "login ok token: [REDACTED] user: bob", 1],
-  ['{"password": "x y", "user": "bob", "token": 123}', '{"password": "[REDACTED]", "user": "bob", "token": [REDACTED]}', 2],
+  ['{"password": "x y", "user": "bob", "token": 123}', '{"password":"[REDACTED]","user":"bob","token":"[REDACTED]"}', 2],
+  ['{"user": "bob"}', '{"user": "bob"}', 0],
+  ['x {"password": "x y"} y', 'x {"password": "[REDACTED]"} y', 1],
+  ['{"token": 123,', '{"token": "[REDACTED]",', 1],
   ['{"Authorization":"Bearer a"}', '{"Authorization":"[REDACTED]"}', 1],
   ["{'secret': 's'}", "{'secret': '[REDACTED]'}", 1],
   ["requirepass foobared", "requirepass [REDACTED]", 1],
@@ -125,7 +128,7 @@ describe("redactText", () => {
   it("extends the secret names with extra keys, case-insensitively", () => {
     expect(redactText("PIHOLE_WEBPW=abc").count).toBe(0)
     expect(redactText("PIHOLE_WEBPW=abc", ["webpw"])).toEqual({ text: "PIHOLE_WEBPW=[REDACTED]", count: 1 })
-    expect(redactText('{"WebPW": "x"}', ["WEBPW"])).toEqual({ text: '{"WebPW": "[REDACTED]"}', count: 1 })
+    expect(redactText('{"WebPW": "x"}', ["WEBPW"])).toEqual({ text: '{"WebPW":"[REDACTED]"}', count: 1 })
   })
 
   it("never leaks the secret part and never throws on arbitrary text (property)", () => {
@@ -145,6 +148,43 @@ describe("redactText", () => {
         expect(redactText(r.text).count).toBe(0)
       }),
       { numRuns: 300 }
+    )
+  })
+
+  it("keeps serialized JSON valid JSON (census redaction runs on the final serialized strings)", () => {
+    const cases: ReadonlyArray<unknown> = [
+      { log: "Authorization: Bearer abc\nok", cfg: "password=abc\ninfo" },
+      { cmd: 'curl -H "Authorization: Bearer x" https://h' },
+      { t: 'token: abc"def', q: 'password="a b"', y: "PASSWORD='x'", z: 'sshpass -p "p w" ssh h' },
+      { s: 'mysql -pabc"x', c: "Cookie: a=b; c=d", k: "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----" },
+      { inner: JSON.stringify({ password: "pw", api_key: 12345, user: "u" }) },
+      { url: "https://u:p@h/x?token=abc&y=1", env: ["DB_PASSWORD=x\\", "TZ=UTC"] }
+    ]
+    for (const c of cases) {
+      for (const text of [JSON.stringify(c), JSON.stringify(c, null, 2)]) {
+        const r = redactText(text)
+        expect(() => JSON.parse(r.text), r.text).not.toThrow()
+        expect(r.count).toBeGreaterThan(0)
+      }
+    }
+    const nested = redactText(JSON.stringify({ inner: JSON.stringify({ password: "pw", api_key: 12345, user: "u" }) }))
+    expect(JSON.parse(JSON.parse(nested.text).inner)).toEqual({ password: REDACTED, api_key: REDACTED, user: "u" })
+    expect(nested.count).toBe(2)
+    const pem = redactText(JSON.stringify({ k: "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----" }))
+    expect(JSON.parse(pem.text).k).toBe("-----BEGIN PRIVATE KEY-----\n[REDACTED]\n-----END PRIVATE KEY-----")
+  })
+
+  it("keeps any serialized JSON document valid (property)", () => {
+    const piece = fc.constantFrom("password", "token", "Authorization: Bearer", "=", ": ", '"', "'", "\\", "\n", " ", "x", "abc", "https://u:p@h", "-p", "mysql", "curl -u a:b", "ghp_abcdefghijklmnopqrstuv", "PVEAPIToken=a@b!c=1-2", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "Cookie:", "\t", ",", "}")
+    const str = fc.array(piece, { maxLength: 12 }).map((xs) => xs.join(""))
+    const doc = fc.dictionary(fc.constantFrom("password", "log", "cmd", "env", "note", "api_key"), fc.oneof(str, fc.array(str, { maxLength: 3 })), { maxKeys: 4 })
+    fc.assert(
+      fc.property(doc, fc.boolean(), (d, pretty) => {
+        const text = pretty ? JSON.stringify(d, null, 2) : JSON.stringify(d)
+        const r = redactText(text)
+        expect(() => JSON.parse(r.text), `${text}\n->\n${r.text}`).not.toThrow()
+      }),
+      { numRuns: 500 }
     )
   })
 

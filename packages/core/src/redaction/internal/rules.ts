@@ -58,6 +58,7 @@ export const isSecretKey = (key: string, extra: ReadonlyArray<string>): boolean 
 // ---------------------------------------------------------------------------------------------------
 
 const stripQuotes = (v: string): { open: string; inner: string; close: string } => {
+  if (v.length >= 4 && v.startsWith('\\"') && v.endsWith('\\"')) return { open: '\\"', inner: v.slice(2, -2), close: '\\"' }
   if (v.length >= 2) {
     const q = v[0]
     if ((q === '"' || q === "'") && v[v.length - 1] === q) return { open: q, inner: v.slice(1, -1), close: q }
@@ -84,8 +85,9 @@ const maskValue = (raw: string, counter: Counter): string => {
 // Text mode
 // ---------------------------------------------------------------------------------------------------
 
+/** A PEM block to its END line; a cut-off block runs to the end of the text or of the JSON string holding it. */
 const PEM =
-  /-----BEGIN ([A-Z0-9 ]*?(?:KEY|CERTIFICATE)[A-Z0-9 ]*)-----([\s\S]*?)(?:(-----END [A-Z0-9 ]*-----)|(?![\s\S]))/g
+  /-----BEGIN ([A-Z0-9 ]*?(?:KEY|CERTIFICATE)[A-Z0-9 ]*)-----((?:[^"\\]|\\[\s\S])*?)(?:(-----END [A-Z0-9 ]*-----)|(?=")|(?![\s\S]))/g
 
 const TOKEN_PATTERNS: ReadonlyArray<RegExp> = [
   // JWT: three base64url parts, the header starting with eyJ ({")
@@ -102,15 +104,26 @@ const TOKEN_PATTERNS: ReadonlyArray<RegExp> = [
 ]
 
 /** `PVEAPIToken=<user@realm!id>=<secret>`: the id is kept. */
-const PVE_TOKEN = /(PVEAPIToken[ \t]*=[ \t]*)([^\s=;,'"]+)=([^\s;,'"]+)/gi
+const PVE_TOKEN = /(PVEAPIToken[ \t]*=[ \t]*)([^\s=;,'"\\]+)=([^\s;,'"\\]+)/gi
 
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/'"]*):([^\s@/'"]+)@/gi
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/'"\\]*):([^\s@/'"\\]+)@/gi
 
 const HEADERS =
-  /(?<![\w-])(['"]?)(Proxy-Authorization|Authorization|Set-Cookie|Cookie|X-Api-Key|X-Auth-Token)([ \t]*:[ \t]*)([^\r\n]*)/gi
+  /(?<![\w-])(\\"|['"]?)(Proxy-Authorization|Authorization|Set-Cookie|Cookie|X-Api-Key|X-Auth-Token)([ \t]*:[ \t]*)([^\r\n]*)/gi
 
-const QUOTED_VALUE = `"(?:[^"\\\\\\n]|\\\\.)*"|'[^'\\n]*'`
-const TOKEN_VALUE = `${QUOTED_VALUE}|[^\\s'"]+`
+/** `\"…\"`: a double-quoted value inside a JSON string. */
+const ESCAPED_QUOTED = `\\\\"(?:[^"\\\\\\n]|\\\\[^"\\n])*\\\\"`
+/**
+ * A double-quoted value never starts with `,` `]` `}` `:`: in serialized JSON that quote ends the
+ * string (`{"a":"password=","b":1}`), so it is not a value at all.
+ */
+const QUOTED_VALUE = `${ESCAPED_QUOTED}|"(?![,\\]}:])(?:[^"\\\\\\n]|\\\\.)*"|'[^'\\n]*'`
+/**
+ * An unquoted run. It stops at whitespace, quotes and JSON escapes (`\"`, `\n`, `\r`, `\t`, `\u`), so a
+ * match never splits an escape sequence and redacting serialized JSON keeps it valid JSON.
+ */
+const UNQ = (stop: string) => `(?:[^\\s'"\\\\${stop}]|\\\\\\\\|\\\\[^"nrtu\\\\\\s])+`
+const TOKEN_VALUE = `${QUOTED_VALUE}|${UNQ("")}`
 
 /** `--password x`, `--password=x`, `--token x`, `--db-password=x`, `--api-key x`. */
 const SECRET_FLAG = new RegExp(
@@ -120,12 +133,12 @@ const SECRET_FLAG = new RegExp(
 
 /** `mysql … -p<secret>` (attached; a bare `-p` prompts and holds nothing). */
 const MYSQL_P = new RegExp(
-  `\\b(mysql|mariadb|mysqldump|mysqladmin|mariadb-dump|mariadb-admin)\\b([^\\n|;&]*?[ \\t])-p(${QUOTED_VALUE}|[^\\s'"]+)`,
+  `\\b(mysql|mariadb|mysqldump|mysqladmin|mariadb-dump|mariadb-admin)\\b([^\\n|;&]*?[ \\t])-p(${QUOTED_VALUE}|${UNQ("")})`,
   "g"
 )
 
 /** `curl … -u user:secret` / `--user user:secret`: the user is kept. */
-const CURL_USER = /\bcurl\b([^\n|;&]*?[ \t])(-u|--user)(=|[ \t]*)(?:'([^\s:']*):([^'\n]+)'|"([^\s:"]*):([^"\n]+)"|([^\s:'"]*):([^\s'"]+))/g
+const CURL_USER = /\bcurl\b([^\n|;&]*?[ \t])(-u|--user)(=|[ \t]*)(?:'([^\s:']*):([^'\n]+)'|"([^\s:"\\]*):([^"\n\\]+)"|([^\s:'"\\]*):([^\s'"\\]+))/g
 
 /** `sshpass -p secret` / `sshpass -psecret`. */
 const SSHPASS = new RegExp(`\\bsshpass\\b([^\\n|;&]*?[ \\t])-p([ \\t]*)(${TOKEN_VALUE})`, "g")
@@ -134,17 +147,37 @@ const SSHPASS = new RegExp(`\\bsshpass\\b([^\\n|;&]*?[ \\t])-p([ \\t]*)(${TOKEN_
 const QUOTED_KEY_VALUE =
   /(["'])([^"'\\\n]{1,200})\1([ \t]*:[ \t]*)("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|-?\d[\d.]*)/g
 
+/** The same inside a JSON string (`\"password\": \"x\"`). */
+const ESCAPED_KEY_VALUE = new RegExp(`(\\\\")([^"\\\\\\n]{1,200})\\\\"([ \\t]*:[ \\t]*)(${ESCAPED_QUOTED}|-?\\d[\\d.]*)`, "g")
+
 /** YAML-ish `NAME: value` at the start of a line: the value runs to the end of the line. */
 const LINE_COLON = /^([ \t]*(?:- )?)([A-Za-z_][\w.-]*)([ \t]*:[ \t]+)(\S[^\r\n]*?)[ \t]*$/gm
 
 /** Inline `NAME=value`, `NAME = value`, `NAME: value` (one token or a quoted string). */
 const INLINE_ASSIGN = new RegExp(
-  `(?<![\\w.$-])([A-Za-z_][\\w.-]*)([ \\t]*[=:][ \\t]*)(${QUOTED_VALUE}|[^\\s&;,'"]+)`,
+  `(?<![\\w.$-])([A-Za-z_][\\w.-]*)([ \\t]*[=:][ \\t]*)(${QUOTED_VALUE}|${UNQ("&;,")})`,
   "g"
 )
 
 /** Config-style `NAME value` on a line of exactly two fields (`requirepass foobared`). */
-const CONFIG_PAIR = new RegExp(`^([ \\t]*)([A-Za-z_][\\w.-]*)([ \\t]+)(${QUOTED_VALUE}|[^\\s=:'"]\\S*)[ \\t]*$`, "gm")
+const CONFIG_PAIR = new RegExp(`^([ \\t]*)([A-Za-z_][\\w.-]*)([ \\t]+)(${QUOTED_VALUE}|(?![=:])${UNQ("")})[ \\t]*$`, "gm")
+
+/** Where a header value ends inside `rest` (the text up to the end of the line). */
+const headerValueEnd = (rest: string, opener: string): number => {
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i]!
+    if (c === "\\") {
+      const n = rest[i + 1]
+      // an escaped newline, tab or quote: the value (inside a JSON string) ends here
+      if (n === "n" || n === "r" || n === "t" || n === '"') return i
+      i++
+      continue
+    }
+    if ((opener === '"' || opener === "'") && c === opener) return i
+    if (c === '"' && /^\s*([,}\]:]|$)/.test(rest.slice(i + 1))) return i
+  }
+  return rest.length
+}
 
 const isPveTokenName = (name: string) => name.toLowerCase() === "pveapitoken"
 
@@ -176,15 +209,51 @@ const replaceOverlapping = (
   return out + text.slice(last)
 }
 
+/** Indentation of a pretty-printed JSON document (undefined = compact). */
+const jsonIndent = (text: string): string | undefined => /\n([ \t]+)\S/.exec(text)?.[1]?.slice(0, 10)
+
+/**
+ * A whole JSON document is redacted as the parsed structure (lessons D7) and serialized again in the
+ * same style, so the result is always valid JSON; without findings the input comes back unchanged.
+ */
+const redactJsonDocument = (input: string, extra: ReadonlyArray<string>, counter: Counter): string | undefined => {
+  const t = input.trim()
+  if (!((t.startsWith("{") && t.endsWith("}")) || (t.startsWith("[") && t.endsWith("]")))) return undefined
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(t)
+  } catch {
+    return undefined
+  }
+  const local: Counter = { count: 0 }
+  const out = redactValueWith(parsed, extra, local)
+  if (local.count === 0) return input
+  counter.count += local.count
+  const start = input.indexOf(t)
+  return `${input.slice(0, start)}${JSON.stringify(out, null, jsonIndent(t))}${input.slice(start + t.length)}`
+}
+
 export const redactTextWith = (input: string, extra: ReadonlyArray<string>, counter: Counter): string => {
+  const asJson = redactJsonDocument(input, extra, counter)
+  if (asJson !== undefined) return asJson
   let text = input
 
   // PEM blocks: header and footer kept, body replaced (to the end of the text when the END line is cut).
   text = text.replace(PEM, (whole, label: string, body: string, end: string | undefined) => {
     if (body.trim() === REDACTED) return whole
-    if (body.trim().length === 0 && end !== undefined) return whole
+    if (body.replace(/\\[nrt]/g, "").trim().length === 0) return whole
     counter.count++
-    return `-----BEGIN ${label}-----\n${REDACTED}${end !== undefined ? `\n${end}` : ""}`
+    // keep the line-break style: real newlines, or `\n` escapes inside a JSON string
+    const nl = body.startsWith("\\r\\n")
+      ? "\\r\\n"
+      : body.startsWith("\\n")
+        ? "\\n"
+        : body.includes("\r\n")
+          ? "\r\n"
+          : body.includes("\n")
+            ? "\n"
+            : "" // a one-line block (possibly inside a JSON string): never inject a raw newline
+    return `-----BEGIN ${label}-----${nl}${REDACTED}${end !== undefined ? `${nl}${end}` : ""}`
   })
 
   for (const pattern of TOKEN_PATTERNS) {
@@ -207,10 +276,10 @@ export const redactTextWith = (input: string, extra: ReadonlyArray<string>, coun
   })
 
   // Header values run to the end of the line, or to the closing quote when the header is quoted
-  // (`curl -H 'Authorization: Bearer a b' https://…`).
+  // (`curl -H 'Authorization: Bearer a b' https://…`), and never past a JSON string's end or escape.
   text = text.replace(HEADERS, (whole, q: string, name: string, sep: string, rest: string) => {
-    const close = q.length > 0 ? rest.indexOf(q) : -1
-    const value = close >= 0 ? rest.slice(0, close) : rest
+    const end = headerValueEnd(rest, q)
+    const value = rest.slice(0, end)
     const trimmed = value.trimEnd()
     if (trimmed.length === 0 || trimmed === REDACTED) return whole
     if (!trimmed.includes(REDACTED)) counter.count++
@@ -238,9 +307,17 @@ export const redactTextWith = (input: string, extra: ReadonlyArray<string>, coun
 
   text = text.replace(SSHPASS, (_whole, mid: string, sep: string, value: string) => `sshpass${mid}-p${sep}${maskValue(value, counter)}`)
 
+  // a number under a secret key becomes the quoted marker, so JSON stays JSON
   text = text.replace(QUOTED_KEY_VALUE, (whole, q: string, name: string, sep: string, value: string) => {
     if (!isSecretKeyNormalized(name, extra) || isPveTokenName(name)) return whole
-    return `${q}${name}${q}${sep}${maskValue(value, counter)}`
+    const quoted = /^-?\d/.test(value) ? `"${value}"` : value
+    return `${q}${name}${q}${sep}${maskValue(quoted, counter)}`
+  })
+
+  text = text.replace(ESCAPED_KEY_VALUE, (whole, q: string, name: string, sep: string, value: string) => {
+    if (!isSecretKeyNormalized(name, extra) || isPveTokenName(name)) return whole
+    const quoted = /^-?\d/.test(value) ? `\\"${value}\\"` : value
+    return `${q}${name}${q}${sep}${maskValue(quoted, counter)}`
   })
 
   text = text.replace(LINE_COLON, (whole, lead: string, name: string, sep: string, value: string) => {
