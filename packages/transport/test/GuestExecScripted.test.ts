@@ -167,7 +167,7 @@ describe("qmExec", () => {
       const ge = yield* GuestExec
       const a = yield* ge.qmExec({ vmid: 200, command: "seq 100", timeoutMs: 2_000 })
       expect(a).toMatchObject({ exitCode: 3, signal: null, timedOut: false, shell: "bash", pid: null, outTruncated: true, stdoutTruncated: true, stdoutBytes: 26 })
-      expect(a.stdout).toBe("01234567…[10 bytes omitted]…ijklmnop")
+      expect(a.stdout).toBe("01234567…[truncated, 10 bytes omitted]…ijklmnop")
       const b = yield* ge.qmExec({ vmid: 200, command: "kill -9 $$", timeoutMs: 2_000 })
       expect(b).toMatchObject({ exitCode: null, signal: "SIGKILL", timedOut: false })
       expect(s.calls.filter((c) => c.argv.includes("/bin/bash") && c.argv.includes("test")).length).toBe(1)

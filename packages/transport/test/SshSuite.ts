@@ -143,7 +143,7 @@ export const sharedSuite = (target: () => SuiteTarget, gaps: SuiteTarget["gaps"]
         expect(r.stdoutTruncated).toBe(true)
         expect(r.stdout.startsWith("HEAD")).toBe(true)
         expect(r.stdout.endsWith("TAIL")).toBe(true)
-        expect(r.stdout).toContain("…[199008 bytes omitted]…")
+        expect(r.stdout).toContain("…[truncated, 199008 bytes omitted]…")
         expect(r.stderr).toBe("eeeeeeeeee")
         expect(r.stderrTruncated).toBe(false)
       })

@@ -15,7 +15,7 @@ export interface ExecResult {
   readonly signal: string | null
   /** True only when a timeout layer ended it (status 124/137 or a signal, and the requested time elapsed) or the backstop fired. */
   readonly timedOut: boolean
-  /** Capped stdout (first and last halves around `…[N bytes omitted]…`), decoded as UTF-8 after assembly. */
+  /** Capped stdout (first and last halves around `…[truncated, N bytes omitted]…`), decoded as UTF-8 after assembly. */
   readonly stdout: string
   readonly stderr: string
   /** True byte totals, including omitted bytes. */

@@ -69,7 +69,7 @@ export class CappedBuffer {
     return this.truncated ? null : Buffer.concat([...this.head, ...this.tail])
   }
 
-  /** The assembled text: whole, or head + `…[N bytes omitted]…` + tail, decoded as UTF-8 after assembly. */
+  /** The assembled text: whole, or head + `…[truncated, N bytes omitted]…` + tail, decoded as UTF-8 after assembly. */
   result(): CappedText {
     const whole = this.whole()
     if (whole !== null) return { text: whole.toString("utf8"), bytes: this.total, truncated: false }
@@ -80,7 +80,7 @@ export class CappedBuffer {
 }
 
 /** The marker placed where bytes were dropped. */
-export const omissionMarker = (omitted: number): string => `…[${omitted} bytes omitted]…`
+export const omissionMarker = (omitted: number): string => `…[truncated, ${omitted} bytes omitted]…`
 
 /** Caps an already-complete byte string the same way (used for agent JSON `out-data`). */
 export const capBytes = (bytes: Uint8Array, cap: number): CappedText => {
