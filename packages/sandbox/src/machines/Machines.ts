@@ -112,7 +112,7 @@ export class Machines implements MachineRegistry {
    * command does not spend (scaled) virtual time on module loading. `Sandbox.make` should await it.
    */
   async warm(): Promise<void> {
-    await this.host().exec("true; echo >/dev/null; cat /etc/hostname >/dev/null; grep -q . /etc/hostname; sed -n 1p /etc/hostname >/dev/null; awk 'NR==1' /etc/hostname >/dev/null; ls / >/dev/null; stat -c %s /etc/pve/storage.cfg >/dev/null; bash -c true; sort </dev/null; head -1 /etc/hostname >/dev/null; tr a b </dev/null; wc -l </dev/null >/dev/null")
+    await this.host().warm()
   }
 
   /** Lines of `/etc/pve/priv/authorized_keys` (what SSH auth reads through the symlink). */
@@ -210,7 +210,7 @@ export class Machines implements MachineRegistry {
     pid: number
     extras?: ReadonlyArray<readonly [string, unknown]>
   }): Machine {
-    const fs = new RootFs(options.base)
+    const fs = new RootFs(options.base, this.time)
     for (const m of options.mounts) fs.mount(m.mountPoint, m.fs)
     return new Machine({
       id: options.id,
@@ -357,8 +357,16 @@ export class Machines implements MachineRegistry {
  * `/etc/pve/priv/authorized_keys`), which MountableFs alone does not.
  */
 class RootFs extends MountableFs {
-  constructor(readonly base: InMemoryFs) {
+  constructor(
+    readonly base: InMemoryFs,
+    private readonly clock: VirtualTime
+  ) {
     super({ base })
+  }
+  /** Stamps virtual time as the mtime of what a write touched (best effort: views may refuse). */
+  private async stamp(path: string): Promise<void> {
+    const now = new Date(this.clock.now())
+    await super.utimes(path, now, now).catch(() => undefined)
   }
   writeFileSync(path: string, content: string | Uint8Array): void {
     this.base.writeFileSync(path, content, undefined, { mode: 0o755 })
@@ -418,9 +426,16 @@ class RootFs extends MountableFs {
     }
     await super.writeFile(real, content, options)
     if (mode !== undefined && mode !== 0o644) await super.chmod(real, mode)
+    await this.stamp(real)
   }
   override async appendFile(path: string, content: string | Uint8Array, options?: Parameters<IFileSystem["appendFile"]>[2]) {
-    return super.appendFile(await this.follow(path, true), content, options)
+    const real = await this.follow(path, true)
+    await super.appendFile(real, content, options)
+    await this.stamp(real)
+  }
+  override async mkdir(path: string, options?: { recursive?: boolean }) {
+    await super.mkdir(path, options)
+    await this.stamp(Paths.normalize(path))
   }
   override async realpath(path: string) {
     const real = await Paths.canonicalize(this.raw as unknown as IFileSystem, Paths.normalize(path), { allowMissingLast: false })

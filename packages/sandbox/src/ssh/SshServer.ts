@@ -89,13 +89,17 @@ export interface Handle {
 
 /** Starts the server on 127.0.0.1 (ephemeral port); it stops when the scope closes. */
 export const start = (lab: SshLab, options: Options = {}): Effect.Effect<Handle, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.async<Running>((resume) => {
-      const running = listen(lab, options)
-      running.tcp.listen(0, "127.0.0.1", () => resume(Effect.succeed(running)))
-    }),
-    (running) => Effect.promise(() => running.close())
-  ).pipe(Effect.map((running) => running.handle))
+  Effect.gen(function* () {
+    yield* Effect.promise(() => lab.host().warm())
+    const running = yield* Effect.acquireRelease(
+      Effect.async<Running>((resume) => {
+        const r = listen(lab, options)
+        r.tcp.listen(0, "127.0.0.1", () => resume(Effect.succeed(r)))
+      }),
+      (r) => Effect.promise(() => r.close())
+    )
+    return running.handle
+  })
 
 interface Running {
   readonly tcp: net.Server
@@ -230,9 +234,12 @@ const onConnection = (
         }
       }
       session.on("close", release)
-      session.on("env", (acceptEnv, _rejectEnv, info) => {
-        env[info.key] = info.val
-        acceptEnv?.()
+      // Debian's sshd_config: AcceptEnv LANG LC_*
+      session.on("env", (acceptEnv, rejectEnv, info) => {
+        if (info.key === "LANG" || info.key.startsWith("LC_")) {
+          env[info.key] = info.val
+          acceptEnv?.()
+        } else rejectEnv?.()
       })
       session.on("pty", (acceptPty) => acceptPty?.())
       session.on("window-change", (acceptWc) => acceptWc?.())
