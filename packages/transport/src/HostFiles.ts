@@ -214,4 +214,5 @@ export const layerConfig = layerFromSsh.pipe(
   Layer.provideMerge(Ssh.layerConfig)
 )
 
+/** The stat shape `HostFiles` returns (re-exported from core). */
 export type { HostFileStat }

@@ -51,6 +51,7 @@ export const quoteArgvEither = (argv: ReadonlyArray<string>): Either.Either<stri
 
 /** Guest ids accepted everywhere (tools.md §1). */
 export const VMID_MIN = 100
+/** The largest guest id Proxmox accepts. */
 export const VMID_MAX = 999_999_999
 
 /** Accepts an integer vmid in 100..999999999 and returns it as the decimal argv element. */

@@ -7,8 +7,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { CommandFailed, FileNotFound, SshChannelClosed, SshTimeout } from "@homelab-mcp/core/Errors"
 
-/** SFTP status codes used here. */
+/** SFTP `NO_SUCH_FILE` status. */
 export const NO_SUCH_FILE = 2
+/** SFTP `FAILURE` status. */
 export const FAILURE = 4
 
 /** What a single SFTP operation can fail with. */
@@ -78,28 +79,36 @@ export const toStat = (s: Stats | Attributes): SftpStat => {
   }
 }
 
+/** `stat` (follows links); `FileNotFound` when absent. */
 export const stat = (sftp: SFTPWrapper, path: string) =>
   call<Stats>("stat", path, (cb) => sftp.stat(path, cb)).pipe(Effect.map(toStat))
 
+/** `lstat` (does not follow links). */
 export const lstat = (sftp: SFTPWrapper, path: string) =>
   call<Stats>("lstat", path, (cb) => sftp.lstat(path, cb)).pipe(Effect.map(toStat))
 
+/** Server-side `realpath`. */
 export const realpath = (sftp: SFTPWrapper, path: string) =>
   call<string>("realpath", path, (cb) => sftp.realpath(path, cb))
 
+/** A symlink's target as stored. */
 export const readlink = (sftp: SFTPWrapper, path: string) =>
   call<string>("readlink", path, (cb) => sftp.readlink(path, cb))
 
+/** Removes a file. */
 export const unlink = (sftp: SFTPWrapper, path: string) =>
   call<void>("remove", path, (cb) => sftp.unlink(path, cb))
 
+/** Lists a directory (entries with their attributes). */
 export const readdir = (sftp: SFTPWrapper, path: string) =>
   call<Array<FileEntryWithStats>>("readdir", path, (cb) => sftp.readdir(path, cb))
 
+/** Opens a file handle with `flags` (and `mode` for created files). */
 export const open = (sftp: SFTPWrapper, path: string, flags: OpenMode, mode?: number) =>
   call<Buffer>("open", path, (cb) =>
     mode === undefined ? sftp.open(path, flags, cb) : sftp.open(path, flags, { mode }, cb))
 
+/** Closes a handle. */
 export const close = (sftp: SFTPWrapper, path: string, handle: Buffer) =>
   call<void>("close", path, (cb) => sftp.close(handle, cb))
 
