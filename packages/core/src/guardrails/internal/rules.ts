@@ -407,6 +407,11 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       if (inPlace) for (const f of files) checkWrite(f, scope, `perl -i ${show(f)}`)
       return
     }
+    case "sudoedit":
+      for (const f of operandsOf(args, "ugpCDhrtTUcR", ["user", "group", "prompt", "close-from", "chdir", "host", "role", "type", "command-timeout", "other-user", "chroot"])) {
+        checkWrite(f, scope, `sudoedit ${show(f)}`)
+      }
+      return
     case "tee":
       for (const f of operandsOf(args, "", ["output-error"])) checkWrite(f, scope, `tee ${show(f)}`)
       return

@@ -35,7 +35,7 @@ const sudo = (args: ReadonlyArray<string>): Peel => {
     stopAtOperand: true
   })
   const chdir = p.short.get("D")?.[0] ?? p.long.get("chdir")?.[0]
-  if (p.short.has("e") || p.long.has("edit")) return NONE
+  if (p.short.has("e") || p.long.has("edit")) return { kind: "argv", argv: ["sudoedit", ...args.slice(p.rest)] }
   if (p.short.has("l") || p.long.has("list") || p.short.has("v") || p.short.has("k") || p.short.has("K")) return NONE
   if (p.rest >= args.length && (p.short.has("s") || p.short.has("i") || p.long.has("shell") || p.long.has("login"))) {
     return { kind: "argv", argv: ["sh"] }
