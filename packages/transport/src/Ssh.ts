@@ -605,6 +605,71 @@ export const make = (options: SshOptions) =>
     return service
   })
 
+/** What `scanHostKey` saw. */
+export interface ScannedHostKey {
+  readonly fingerprint: string
+  readonly algorithm: HostKeyAlgorithm
+}
+
+/**
+ * Reads the server's host-key fingerprint of one type without authenticating (setup's trust capture and
+ * doctor): the verifier records the key and rejects it, so no credential is ever sent. Never trusts anything.
+ */
+export const scanHostKey = (options: {
+  readonly host: string
+  readonly port?: number
+  readonly algorithm?: HostKeyAlgorithm
+  readonly timeoutMs?: number
+}): Effect.Effect<ScannedHostKey, SshUnreachable | SshTimeout | SshHostKeyMismatch> => {
+  const port = options.port ?? 22
+  const algorithm = options.algorithm ?? "ssh-ed25519"
+  const timeoutMs = options.timeoutMs ?? 10_000
+  const target = `${options.host}:${port}`
+  return Effect.async<ScannedHostKey, SshUnreachable | SshHostKeyMismatch>((resume) => {
+    const client = new Client()
+    let done = false
+    const finish = (effect: Effect.Effect<ScannedHostKey, SshUnreachable | SshHostKeyMismatch>) => {
+      if (done) return
+      done = true
+      resume(effect)
+      client.destroy()
+    }
+    client.on("error", (err: Error & { level?: string }) => {
+      if (/no matching host key format/i.test(err.message)) {
+        finish(Effect.fail(new SshHostKeyMismatch({ expected: `any ${algorithm} key`, presented: `none: the server offers no ${algorithm} host key` })))
+      } else {
+        finish(Effect.fail(new SshUnreachable({ reason: `${target}: ${err.message}` })))
+      }
+    })
+    client.on("close", () => finish(Effect.fail(new SshUnreachable({ reason: `${target} closed the connection before presenting a host key` }))))
+    client.on("ready", () => finish(Effect.fail(new SshUnreachable({ reason: `${target}: unexpected login without credentials` }))))
+    try {
+      client.connect({
+        host: options.host,
+        port,
+        username: "homelab-mcp-scan",
+        algorithms: { serverHostKey: negotiableAlgorithms(algorithm) },
+        readyTimeout: timeoutMs + 1_000,
+        hostVerifier: (key: Buffer) => {
+          finish(Effect.succeed({ fingerprint: fingerprintOf(key), algorithm }))
+          return false
+        }
+      })
+    } catch (e) {
+      finish(Effect.fail(new SshUnreachable({ reason: `${target}: ${errorText(e)}` })))
+    }
+    return Effect.sync(() => {
+      done = true
+      client.destroy()
+    })
+  }).pipe(
+    Effect.timeoutFail({
+      duration: Duration.millis(timeoutMs),
+      onTimeout: () => new SshTimeout({ what: `reading the host key of ${target}`, timeoutMs })
+    })
+  )
+}
+
 /** A scoped layer from plain options (tests, sandbox handle). */
 export const layer = (options: SshOptions): Layer.Layer<Ssh, SshTrustUnavailable> => Layer.scoped(Ssh, make(options))
 

@@ -268,6 +268,22 @@ describe("OpenSSH sshd: connection", () => {
     }))
 })
 
+describe("OpenSSH sshd: scanHostKey", () => {
+  it.live("reads each key type's fingerprint without authenticating", () =>
+    Effect.gen(function*() {
+      const before = sshd.log().match(/Accepted|Failed publickey/g)?.length ?? 0
+      const ed = yield* Ssh.scanHostKey({ host: "127.0.0.1", port: sshd.port })
+      expect(ed).toStrictEqual({ fingerprint: sshd.ed25519Fingerprint, algorithm: "ssh-ed25519" })
+      const ec = yield* Ssh.scanHostKey({ host: "127.0.0.1", port: sshd.port, algorithm: "ecdsa-sha2-nistp256" })
+      expect(ec.fingerprint).toBe(sshd.ecdsaFingerprint)
+      const rsa = yield* Effect.flip(Ssh.scanHostKey({ host: "127.0.0.1", port: sshd.port, algorithm: "ssh-rsa" }))
+      expect(rsa._tag).toBe("SshHostKeyMismatch")
+      expect(sshd.log().match(/Accepted|Failed publickey/g)?.length ?? 0).toBe(before)
+      const closed = yield* Effect.flip(Ssh.scanHostKey({ host: "127.0.0.1", port: 1 }))
+      expect(closed._tag).toBe("SshUnreachable")
+    }))
+})
+
 describe("OpenSSH sshd without an SFTP subsystem", () => {
   let bare: OpenSshd & { stop: () => void }
   beforeAll(async () => {
