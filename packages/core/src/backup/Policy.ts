@@ -88,7 +88,8 @@ export const selectBackupKind = (input: BackupInput): BackupDecision => {
   }
   const full = fullPayload(previous)
   if (binary || reanchor || next === null) return { kind: "full", binary, reanchored: reanchor, payload: full }
-  const delta = Rdiff.make(next, previous)
+  // a delta inserting more than half of the previous lines cannot be at most half its compressed size
+  const delta = Rdiff.make(next, previous, { maxInsertedFraction: 0.5 })
   if (Option.isSome(delta)) {
     const bytes = Rdiff.encode(delta.value)
     const gz = gzip(bytes)

@@ -34,6 +34,23 @@ export interface DiffResult {
   readonly removedLines: number
 }
 
+/**
+ * A lower bound of the line edit distance between two line lists: the size of their multiset symmetric
+ * difference (every line present more often on one side must be inserted or deleted). Linear; used to
+ * skip Myers when it would exceed its limit anyway.
+ */
+export const lineEditLowerBound = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): number => {
+  const counts = new Map<string, number>()
+  for (const line of a) counts.set(line, (counts.get(line) ?? 0) + 1)
+  for (const line of b) counts.set(line, (counts.get(line) ?? 0) - 1)
+  let bound = 0
+  for (const n of counts.values()) bound += Math.abs(n)
+  return bound
+}
+
+/** Wall-clock backstop of one Myers run (ms): past it the diff is omitted instead of stalling a write. */
+export const MYERS_TIMEOUT_MS = 1000
+
 /** The omission note. */
 export const TOO_LARGE = "too large to diff" as const
 
@@ -86,9 +103,12 @@ export const makeText = (oldText: string, newText: string, options: Options = {}
   }
   if (oldText === newText) return { diff: null, diffTruncated: false, binary: false, addedLines: 0, removedLines: 0 }
   if (countLines(oldText) > maxSideLines || countLines(newText) > maxSideLines) return omitted
+  const maxEditLength = options.maxEditLength ?? 5000
+  if (lineEditLowerBound(oldText.split("\n"), newText.split("\n")) > maxEditLength) return omitted
   const patch = structuredPatch(oldLabel, newLabel, oldText, newText, undefined, undefined, {
     context,
-    maxEditLength: options.maxEditLength ?? 5000
+    maxEditLength,
+    timeout: MYERS_TIMEOUT_MS
   })
   if (patch === undefined) return omitted
   const lines: Array<string> = [`--- ${oldLabel}`, `+++ ${newLabel}`]
