@@ -29,6 +29,9 @@ import * as Ssh from "./Ssh.js"
 export const QM_WRITE_MAX_BYTES = 46_080
 /** At most 16 MiB per agent file-read call. */
 export const QM_READ_MAX_BYTES = 16 * 1024 * 1024
+/** `pvesh create <api path> --file <path> --content <stdin> --encode 0`, with caller data as `$1`/`$2`. */
+export const QM_FILE_WRITE_SCRIPT = 'exec pvesh create "$1" --file "$2" --content "$(cat)" --encode 0'
+
 /** File transfers get 120 s. */
 const TRANSFER_MS = 120_000
 
@@ -218,9 +221,11 @@ export const make = (options: { readonly node: string }) =>
       const [v, p] = yield* args(vmid, path)
       yield* ping(vmid, v)
       const b64 = Buffer.from(content).toString("base64")
+      // The base64 (up to 61440 characters) travels on stdin rather than in the exec request, so the request
+      // stays small for every SSH server; the script is a constant and the path arrives as a parameter.
       const w = yield* shell.exec(
-        ["pvesh", "create", `/nodes/${node}/qemu/${v}/agent/file-write`, "--file", p, "--content", b64, "--encode", "0"],
-        { timeoutMs: TRANSFER_MS }
+        ["sh", "-c", QM_FILE_WRITE_SCRIPT, "sh", `/nodes/${node}/qemu/${v}/agent/file-write`, p],
+        { timeoutMs: TRANSFER_MS, stdin: b64 }
       )
       if (w.exitCode !== 0) return yield* qmFailure(vmid, null, "pvesh create …/agent/file-write", w)
       const back = yield* qmReadRaw(vmid, v, p, 0, content.length + 1)

@@ -32,13 +32,15 @@ const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("h
 /** A scripted NodeShell: each exec must match the next rule in order; temp files and SFTP are recorded. */
 const scripted = (rules: Array<Rule>, files: Record<string, Uint8Array> = {}) => {
   const log: Array<string> = []
+  const stdins: Array<string> = []
   const queue = [...rules]
   let temps = 0
   const die = (what: string) => Effect.dieMessage(`scripted NodeShell: unexpected ${what}`)
   const service = NodeShell.of({
-    exec: (argv) =>
+    exec: (argv, options) =>
       Effect.suspend(() => {
         log.push(argv.join(" "))
+        if (options?.stdin !== undefined) stdins.push(Buffer.from(options.stdin).toString("utf8"))
         const rule = queue[0]
         if (rule === undefined || !rule.match(argv)) return die(`command ${JSON.stringify(argv)}`)
         queue.shift()
@@ -71,7 +73,7 @@ const scripted = (rules: Array<Rule>, files: Record<string, Uint8Array> = {}) =>
     fileSize: (p) => Effect.sync(() => files[p]?.length ?? 0)
   })
   const layer = GuestFilesLive.layerWithNode("pve").pipe(Layer.provide(Layer.succeed(NodeShell, service)))
-  return { log, queue, files, layer }
+  return { log, stdins, queue, files, layer }
 }
 
 const is = (...prefix: Array<string | RegExp>) => (argv: ReadonlyArray<string>) =>
@@ -177,12 +179,13 @@ describe("agent files", () => {
     const content = Buffer.from("motd\n")
     const s = scripted([
       { match: is("qm", "agent", "200", "ping"), reply: () => ok() },
-      { match: is("pvesh", "create", "/nodes/pve/qemu/200/agent/file-write", "--file", "/etc/motd", "--content", content.toString("base64"), "--encode", "0"), reply: () => ok() },
+      { match: is("sh", "-c", GuestFilesLive.QM_FILE_WRITE_SCRIPT, "sh", "/nodes/pve/qemu/200/agent/file-write", "/etc/motd"), reply: () => ok() },
       { match: is("pvesh", "get", "/nodes/pve/qemu/200/agent/file-read", "--file", "/etc/motd", "--offset", "0", "--count", "6", "--decode", "0", "--output-format", "json"), reply: () => fileRead(content, false) }
     ])
     return Effect.gen(function*() {
       const r = yield* (yield* GuestFiles).qmWrite(200, "/etc/motd", content)
       expect(r.sha256).toBe(sha(content))
+      expect(s.stdins).toStrictEqual([content.toString("base64")])
       expect(s.queue).toStrictEqual([])
     }).pipe(Effect.provide(s.layer))
   })
@@ -190,7 +193,7 @@ describe("agent files", () => {
   it.effect("a read-back that differs is WriteVerificationFailed; agent states are typed", () => {
     const s = scripted([
       { match: is("qm", "agent", "200", "ping"), reply: () => ok() },
-      { match: is("pvesh", "create"), reply: () => ok() },
+      { match: is("sh", "-c", GuestFilesLive.QM_FILE_WRITE_SCRIPT), reply: () => ok() },
       { match: is("pvesh", "get"), reply: () => fileRead(Buffer.from("other"), false) },
       { match: is("qm", "agent", "201", "ping"), reply: () => ok({ exitCode: 255, stderr: "QEMU guest agent is not running\n" }) },
       { match: is("qm", "agent", "202", "ping"), reply: () => ok({ exitCode: 255, stderr: "VM 202 is not running\n" }) },

@@ -194,8 +194,8 @@ describe("sandbox: GuestFiles", () => {
     run(
       Effect.gen(function*() {
         const gf = yield* GuestFiles
-        // 20000 bytes: the sandbox's SSH server drops exec requests over ~32 KiB (a real sshd takes the full 46080).
-        const content = new Uint8Array(randomBytes(20_000))
+        // The full agent limit: the content travels on stdin, so no exec request exceeds ssh2's 35000-byte packets.
+        const content = new Uint8Array(randomBytes(46_080))
         const w = yield* gf.qmWrite(200, "/root/agent-test.bin", content)
         expect(w.sha256).toBe(sha256(content))
         const r = yield* gf.qmRead(200, "/root/agent-test.bin", { offset: 100, count: 50 })
