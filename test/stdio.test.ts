@@ -43,7 +43,11 @@ describe("tool registry per tier (exact snapshots)", () => {
     }
   })
 
-  it("the startup banner names version, sha, tier, node and host on stderr", () => {
+  it("the startup banner names version, sha, tier, node and host on stderr", async () => {
+    // the banner follows the handshake, once the tier's layer is built
+    for (let i = 0; i < 100 && !(observe.stderr().includes("| tier:") && operate.stderr().includes("| tier:")); i++) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
     expect(observe.stderr()).toMatch(/^homelab-mcp \d+\.\d+\.\d+ \([0-9a-f]+|unknown\) \| tier: observe \| node: pve \| host: 127\.0\.0\.1$/m)
     expect(operate.stderr()).toMatch(/\| tier: operate \| node: pve \|/)
   })

@@ -2,7 +2,7 @@
 // modules (serve, sandbox, tools, heavy transports) into dist/chunks/ so a tier loads only what it uses.
 // Version and git sha are embedded with `define`.
 import { execFileSync } from "node:child_process"
-import { readFileSync, rmSync } from "node:fs"
+import { readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
@@ -29,4 +29,7 @@ await build({
     __HOMELAB_MCP_GIT_SHA__: JSON.stringify(sha)
   }
 })
+// The exact tools/list answer of each tier, for the stdio fast path (src/cli/fastServe.ts).
+const descriptors = execFileSync(process.execPath, [join(out, "main.js"), "descriptors"], { env: { PATH: process.env.PATH ?? "" } })
+writeFileSync(join(out, "descriptors.json"), descriptors)
 process.stderr.write(`built ${join(out, "main.js")} (homelab-mcp ${pkg.version}, ${sha})\n`)

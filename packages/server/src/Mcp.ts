@@ -6,15 +6,13 @@
  * the SDK transport.
  */
 import { randomUUID } from "node:crypto"
-import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import {
-  CallToolRequestSchema,
-  ListToolsRequestSchema,
-  type CallToolResult,
-  type ServerNotification,
-  type ServerRequest,
-  type Tool as McpToolDescriptor
+import type {
+  CallToolResult,
+  ServerNotification,
+  ServerRequest,
+  Tool as McpToolDescriptor
 } from "@modelcontextprotocol/sdk/types.js"
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js"
 import * as Cause from "effect/Cause"
@@ -31,6 +29,7 @@ import type * as Tool from "@homelab-mcp/core/Tool"
 import { Confirm, flagOnly, type ConfirmVia } from "@homelab-mcp/core/capabilities/Confirm"
 import { Progress } from "@homelab-mcp/core/capabilities/Progress"
 import * as JsonSchemas from "./internal/JsonSchemas.js"
+import * as McpShell from "./McpShell.js"
 
 /** Identity and behaviour of one MCP server instance. */
 export interface Options {
@@ -172,6 +171,56 @@ interface Registered<R> {
 }
 
 /**
+ * The `tools/call` handler for `tools` on `server`, running each call on `runtime`: strict decoding,
+ * per-request `Confirm`/`Progress`, typed failures as `isError` results, defects reported generically.
+ */
+export const callHandler = <R>(
+  tools: ReadonlyArray<Tool.AnyTool<R>>,
+  options: Options,
+  runtime: Runtime.Runtime<Exclude<R, RequestServices>>,
+  server: Server
+): McpShell.CallHandler => {
+  const registry = new Map<string, Registered<R>>()
+  for (const tool of tools) {
+    registry.set(tool.contract.name, {
+      tool,
+      descriptor: descriptor(tool.contract),
+      decode: Schema.decodeUnknown(tool.contract.input, { onExcessProperty: "error", errors: "all" }),
+      encode: Schema.encodeUnknown(tool.contract.output)
+    })
+  }
+  return async (request, extra) => {
+    const entry = registry.get(request.params.name)
+    if (entry === undefined) {
+      return errorResult(
+        new InvalidInput({
+          reason: `Unknown tool "${request.params.name}"; this server runs at tier ${options.tier}.`,
+          key: "name",
+          accepted: [...registry.keys()]
+        })
+      )
+    }
+    const inputJson = entry.descriptor.inputSchema as JsonSchemas.Json
+    const progressToken = request.params._meta?.progressToken
+    const args = request.params.arguments ?? {}
+    const program = unknownKeys(args, inputJson).pipe(
+      Effect.zipRight(entry.decode(args).pipe(Effect.mapError((e) => invalidInput(e, inputJson)))),
+      Effect.flatMap((input) => entry.tool.handler(input)),
+      Effect.flatMap((output) => Effect.orDie(entry.encode(output))),
+      Effect.provideService(Confirm, confirmFor(server, options, extra)),
+      Effect.provideService(Progress, progressFor(progressToken, extra)),
+      Effect.withSpan(`tool.${entry.tool.contract.name}`)
+    ) as Effect.Effect<Record<string, unknown>, ToolError, Exclude<R, RequestServices>>
+    const exit = await Runtime.runPromiseExit(runtime)(program, { signal: extra.signal })
+    return toResult(exit, entry.tool.contract.name, runtime)
+  }
+}
+
+/** The descriptors of `tools`, in registration order (what `tools/list` returns). */
+export const descriptors = (tools: ReadonlyArray<Tool.AnyTool<any>>): ReadonlyArray<McpToolDescriptor> =>
+  tools.map((t) => descriptor(t.contract))
+
+/**
  * Builds an SDK `Server` serving exactly `tools`; its handlers run on the current runtime, so the
  * Effect's requirements are the tools' requirements minus the per-request services.
  */
@@ -181,48 +230,9 @@ export const make = <R>(
 ): Effect.Effect<Server, never, Exclude<R, RequestServices>> =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<Exclude<R, RequestServices>>()
-    const registry = new Map<string, Registered<R>>()
-    for (const tool of tools) {
-      registry.set(tool.contract.name, {
-        tool,
-        descriptor: descriptor(tool.contract),
-        decode: Schema.decodeUnknown(tool.contract.input, { onExcessProperty: "error", errors: "all" }),
-        encode: Schema.encodeUnknown(tool.contract.output)
-      })
-    }
-    const server = new Server(
-      { name: options.name, version: options.version, title: `homelab-mcp (${options.tier})` },
-      {
-        capabilities: { tools: { listChanged: false } },
-        instructions: `homelab-mcp at tier ${options.tier}: tools to inspect${options.tier === "observe" ? "" : " and operate"} one Proxmox VE node. Gated operations need the user's agreement (confirm must reflect the user's agreement, not the model's).`
-      }
-    )
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: [...registry.values()].map((r) => r.descriptor) }))
-    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-      const entry = registry.get(request.params.name)
-      if (entry === undefined) {
-        return errorResult(
-          new InvalidInput({
-            reason: `Unknown tool "${request.params.name}"; this server runs at tier ${options.tier}.`,
-            key: "name",
-            accepted: [...registry.keys()]
-          })
-        )
-      }
-      const inputJson = entry.descriptor.inputSchema as JsonSchemas.Json
-      const progressToken = request.params._meta?.progressToken
-      const args = request.params.arguments ?? {}
-      const program = unknownKeys(args, inputJson).pipe(
-        Effect.zipRight(entry.decode(args).pipe(Effect.mapError((e) => invalidInput(e, inputJson)))),
-        Effect.flatMap((input) => entry.tool.handler(input)),
-        Effect.flatMap((output) => Effect.orDie(entry.encode(output))),
-        Effect.provideService(Confirm, confirmFor(server, options, extra)),
-        Effect.provideService(Progress, progressFor(progressToken, extra)),
-        Effect.withSpan(`tool.${entry.tool.contract.name}`)
-      ) as Effect.Effect<Record<string, unknown>, ToolError, Exclude<R, RequestServices>>
-      const exit = await Runtime.runPromiseExit(runtime)(program, { signal: extra.signal })
-      return toResult(exit, entry.tool.contract.name, runtime)
-    })
+    const server = McpShell.createServer(options)
+    const list = descriptors(tools)
+    McpShell.install(server, () => list, callHandler(tools, options, runtime, server))
     return server
   })
 

@@ -55,6 +55,11 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   if (positionals.length > 1) throw new TypeError(`unexpected argument ${JSON.stringify(positionals[1])}`)
   switch (command) {
     case "serve": {
+      if (values.sandbox !== true) {
+        const { fastServe } = await import("./cli/fastServe.js")
+        const code = await fastServe(new URL("./descriptors.json", import.meta.url))
+        if (code !== undefined) return code
+      }
       const { serve } = await import("./cli/serve.js")
       return serve({
         sandbox: values.sandbox === true,
@@ -66,6 +71,10 @@ const main = async (argv: ReadonlyArray<string>): Promise<number> => {
     case "sandbox": {
       const { sandbox } = await import("./cli/sandbox.js")
       return sandbox(argv.filter((a) => a !== "sandbox"))
+    }
+    case "descriptors": {
+      const { descriptors } = await import("./cli/descriptors.js")
+      return descriptors()
     }
     case "tools": {
       const { tools } = await import("./cli/tools.js")

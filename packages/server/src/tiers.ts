@@ -11,6 +11,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type { ApiError, AuditUnavailable, SshTrustUnavailable } from "@homelab-mcp/core/Errors"
 import type * as Tier from "@homelab-mcp/core/Tier"
@@ -25,7 +26,8 @@ import { version } from "./BuildInfo.js"
 import type { CompanionLayerCaps, ObserveLayerCaps, OperateLayerCaps, RequestCaps } from "./Capabilities.js"
 import * as Mcp from "./Mcp.js"
 import type { Settings } from "./Settings.js"
-import { observeTools, operateTools } from "./toolkits.js"
+import * as McpShell from "./McpShell.js"
+import { loadTools, observeTools, operateTools } from "./toolkits.js"
 
 /** Why a tier could not be built at startup. */
 export type StartupError = ApiError | AuditUnavailable | SshTrustUnavailable | ConfigError.ConfigError
@@ -72,34 +74,56 @@ export interface Served {
   readonly notes: ReadonlyArray<string>
 }
 
-const serveWith = <Caps, E>(
+/** The tier's `tools/call` handler for an existing SDK server (the stdio fast path), and the banner facts. */
+export interface Prepared {
+  readonly call: McpShell.CallHandler
+  readonly tier: Tier.Tier
+  readonly node: string
+  readonly host: string
+  readonly toolCount: number
+  readonly notes: ReadonlyArray<string>
+}
+
+const prepareWith = <Caps, E>(
   tools: ReadonlyArray<Tool.AnyTool<Caps | RequestCaps>>,
   layer: Layer.Layer<Caps, E>,
   options: Mcp.Options,
-  notes: ReadonlyArray<string>
-): Effect.Effect<Served, E, Scope.Scope> =>
+  notes: ReadonlyArray<string>,
+  server: Server
+): Effect.Effect<Prepared, E, Scope.Scope> =>
   Effect.gen(function* () {
-    const context = yield* Layer.build(layer)
-    const server = yield* Effect.provide(Mcp.make(tools, options), context)
-    const api = Context.get(context as unknown as Context.Context<PveApi>, PveApi)
-    return { server, tier: options.tier, node: api.node, host: api.host, toolCount: tools.length, notes }
+    const runtime = yield* Layer.toRuntime(layer)
+    const api = Context.get(runtime.context as unknown as Context.Context<PveApi>, PveApi)
+    const call = Mcp.callHandler<Caps | RequestCaps>(
+      tools,
+      options,
+      runtime as unknown as Runtime.Runtime<Exclude<Caps | RequestCaps, RequestCaps>>,
+      server
+    )
+    return { call, tier: options.tier, node: api.node, host: api.host, toolCount: tools.length, notes }
   })
 
-/** Builds the tier's closed layer for the scope and an MCP server registering exactly the tier's tools. */
-export const serve = (settings: Settings): Effect.Effect<Served, StartupError, Scope.Scope> => {
-  const options: Mcp.Options = {
-    name: "homelab-mcp",
-    version,
-    tier: settings.tier,
-    elicit: settings.elicit,
-    elicitTimeoutMs: settings.elicitTimeoutMs
-  }
+const optionsOf = (settings: Settings): Mcp.Options => ({
+  name: "homelab-mcp",
+  version,
+  tier: settings.tier,
+  elicit: settings.elicit,
+  elicitTimeoutMs: settings.elicitTimeoutMs
+})
+
+/**
+ * Builds the tier's closed layer for the scope and returns the `tools/call` handler of exactly the
+ * tier's toolkit on `server` (whose `tools/list` the caller answers with the same toolkit's descriptors).
+ * The companion toolkit and layer load lazily.
+ */
+export const prepare = (settings: Settings, server: Server): Effect.Effect<Prepared, StartupError, Scope.Scope> => {
+  const options = optionsOf(settings)
   const identity = { tier: settings.tier }
   switch (settings.tier) {
     case "observe":
-      return serveWith<ObserveLayerCaps, StartupError>(observeTools, ObserveLive(identity), options, settings.notes)
+      return prepareWith<ObserveLayerCaps, StartupError>(observeTools, ObserveLive(identity), options, settings.notes, server)
     case "operate":
-      return serveWith<OperateLayerCaps, StartupError>(operateTools, OperateLive(identity), options, settings.notes)
+      return prepareWith<OperateLayerCaps, StartupError>(operateTools, OperateLive(identity), options, settings.notes, server)
     case "companion":
     case "root":
       return Effect.gen(function* () {
@@ -107,10 +131,22 @@ export const serve = (settings: Settings): Effect.Effect<Served, StartupError, S
           Promise.all([import("./CompanionLive.js"), import("./CompanionToolkit.js")])
         )
         const tools = settings.tier === "root" ? toolkit.rootTools : toolkit.companionTools
-        const notes = settings.tier === "root"
-          ? [...settings.notes, "the root tools (host shell and files) are not part of this build; serving the companion tools"]
-          : settings.notes
-        return yield* serveWith<CompanionLayerCaps, StartupError>(tools, CompanionLive(identity), options, notes)
+        const notes =
+          settings.tier === "root"
+            ? [...settings.notes, "the root tools (host shell and files) are not part of this build; serving the companion tools"]
+            : settings.notes
+        return yield* prepareWith<CompanionLayerCaps, StartupError>(tools, CompanionLive(identity), options, notes, server)
       })
   }
 }
+
+/** Builds the tier's closed layer for the scope and an MCP server registering exactly the tier's tools. */
+export const serve = (settings: Settings): Effect.Effect<Served, StartupError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const server = McpShell.createServer(optionsOf(settings))
+    const tools = yield* Effect.promise(() => loadTools(settings.tier))
+    const list = Mcp.descriptors(tools)
+    const prepared = yield* prepare(settings, server)
+    McpShell.install(server, () => list, prepared.call)
+    return { server, tier: prepared.tier, node: prepared.node, host: prepared.host, toolCount: prepared.toolCount, notes: prepared.notes }
+  })
