@@ -13,7 +13,7 @@ import type { LabState } from "../src/state/LabState.js"
 const HOST_KEY = HostKey.generate("root@pve")
 
 const setup = (options: { clock?: "manual" } = {}) => {
-  const lab = buildLab({ seed: 1, timeScale: 0.001, ...options })
+  const lab = buildLab({ seed: 1, timeScale: 0.01, ...options })
   const machines = Machines.make(lab, { hostPublicKey: HOST_KEY.publicKey })
   lab.setMachines(machines)
   return { lab, machines, host: machines.host() }

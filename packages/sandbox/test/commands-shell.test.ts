@@ -15,7 +15,7 @@ import { generateCertificate } from "../src/tls/Certificates.js"
 const HOST_KEY = HostKey.generate("root@pve")
 
 const setup = (options: { clock?: "manual" } = {}) => {
-  const lab = buildLab({ seed: 1, timeScale: 0.001, ...options })
+  const lab = buildLab({ seed: 1, timeScale: 0.01, ...options })
   const machines = Machines.make(lab, { hostPublicKey: HOST_KEY.publicKey })
   lab.setMachines(machines)
   return { lab, machines, host: machines.host() }
@@ -132,6 +132,22 @@ describe("file primitives (GNU)", () => {
     expect(await host.exec("hostname; whoami; id")).toEqual({ stdout: "pve\nroot\nuid=0(root) gid=0(root) groups=0(root)\n", stderr: "", exitCode: 0 })
     expect((await host.exec("grep -a -n -E -C 1 'pve\\.home' /etc/hosts")).stdout).toBe("1-127.0.0.1 localhost.localdomain localhost\n2:192.168.1.10 pve.home.arpa pve\n3-\n")
     expect(await host.exec("[[ -d /etc/pve && -f /etc/hosts ]] && echo yes")).toEqual({ stdout: "yes\n", stderr: "", exitCode: 0 })
+  })
+})
+
+describe("ls -l", () => {
+  it("prints GNU long format with owners from the owner table and virtual mtimes", async () => {
+    const { host, lab } = setup()
+    await host.vfs.writeFile("/tmp/f", "abc")
+    expect((await host.exec("chown 33:33 /tmp/f")).exitCode).toBe(0)
+    const d = new Date(lab.now() * 1000)
+    const when = `${["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)}`
+    expect((await host.exec("ls -l /tmp/f")).stdout).toMatch(new RegExp(`^-rw-r--r-- 1 www-data www-data 3 ${when} \\d\\d:\\d\\d /tmp/f\n$`))
+    const pve = await host.exec("ls -la /etc/pve")
+    expect(pve.stdout.startsWith("total ")).toBe(true)
+    expect(pve.stdout).toMatch(/\n-rw-r----- 1 root www-data +\d+ [A-Z][a-z]{2} [ \d]\d \d\d:\d\d storage\.cfg\n/)
+    expect(pve.stdout).toMatch(/\nlrwxrwxrwx 1 root www-data +\d+ .* lxc -> nodes\/pve\/lxc\n/)
+    expect(await host.exec("ls -l /nope")).toEqual({ stdout: "", stderr: "ls: cannot access '/nope': No such file or directory\n", exitCode: 2 })
   })
 })
 

@@ -964,6 +964,95 @@ const grepCommand = (): Command =>
     return ctx.origCommand(cleaned)
   })
 
+// -------------------------------------------------------------------------------------------------
+// ls -l (GNU long format with the owner table); other listings stay just-bash's
+// -------------------------------------------------------------------------------------------------
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+const lsCommand = (machine: Machine): Command =>
+  defineCommand("ls", async (args, ctx) => {
+    const flags = new Set<string>()
+    const paths: Array<string> = []
+    let opts = true
+    for (const a of args) {
+      if (opts && a === "--") opts = false
+      else if (opts && /^-[A-Za-z1]+$/.test(a)) for (const c of a.slice(1)) flags.add(c)
+      else if (opts && a.startsWith("--")) flags.add(a)
+      else paths.push(a)
+    }
+    const supported = [...flags].every((f) => ["l", "a", "A", "d", "h", "n", "1"].includes(f))
+    if (!flags.has("l") || !supported) {
+      if (!ctx.origCommand) return fail(2, "ls: unavailable\n")
+      return ctx.origCommand(args)
+    }
+    const nowMs = machine.time.now()
+    const human = (n: number) => {
+      if (!flags.has("h") || n < 1024) return String(n)
+      const u = ["K", "M", "G", "T"]
+      let v = n / 1024
+      let i = 0
+      while (v >= 1024 && i < u.length - 1) {
+        v /= 1024
+        i++
+      }
+      return `${v < 10 ? Math.ceil(v * 10) / 10 : Math.ceil(v)}${u[i]}`
+    }
+    const row = async (display: string, p: string) => {
+      const st = await Paths.lstatOrUndefined(ctx.fs, p)
+      if (!st) return undefined
+      const o = machine.owners.get(p)
+      const size = st.isDirectory ? 4096 : st.size
+      const d = st.mtime
+      const recent = Math.abs(nowMs - d.getTime()) < 182 * 86_400_000
+      const when = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${recent ? `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}` : ` ${d.getUTCFullYear()}`}`
+      const name = st.isSymbolicLink ? `${display} -> ${await ctx.fs.readlink(p)}` : display
+      return {
+        blocks: Math.ceil(size / 4096) * 4,
+        cols: [Paths.modeString(st), String(st.isDirectory ? 2 : 1), flags.has("n") ? String(o.uid) : Owners.userName(o.uid), flags.has("n") ? String(o.gid) : Owners.groupName(o.gid), human(size), when, name]
+      }
+    }
+    const render = (rows: ReadonlyArray<{ cols: ReadonlyArray<string> }>) => {
+      const w = [0, 1, 2, 3, 4].map((c) => Math.max(0, ...rows.map((r) => r.cols[c]!.length)))
+      return rows.map((r) => `${r.cols[0]} ${r.cols[1]!.padStart(w[1]!)} ${r.cols[2]!.padEnd(w[2]!)} ${r.cols[3]!.padEnd(w[3]!)} ${r.cols[4]!.padStart(w[4]!)} ${r.cols[5]} ${r.cols[6]}\n`).join("")
+    }
+    if (paths.length === 0) paths.push(".")
+    let out = ""
+    let err = ""
+    let code = 0
+    const files: Array<{ blocks: number; cols: ReadonlyArray<string> }> = []
+    const dirs: Array<[string, string]> = []
+    for (const display of paths) {
+      const p = abs(ctx, display)
+      const st = await ctx.fs.stat(p).catch(() => undefined)
+      const lst = await Paths.lstatOrUndefined(ctx.fs, p)
+      if (!lst) {
+        err += `ls: cannot access '${display}': No such file or directory\n`
+        code = 2
+        continue
+      }
+      if (st?.isDirectory && !flags.has("d") && !lst.isSymbolicLink) dirs.push([display, p])
+      else {
+        const r = await row(display, p)
+        if (r) files.push(r)
+      }
+    }
+    if (files.length > 0) out += render(files)
+    for (const [display, p] of dirs) {
+      const names = (await ctx.fs.readdir(p)).filter((n) => flags.has("a") || flags.has("A") || !n.startsWith("."))
+      const entries = [...(flags.has("a") ? [".", ".."] : []), ...names.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))]
+      const rows: Array<{ blocks: number; cols: ReadonlyArray<string> }> = []
+      for (const n of entries) {
+        const child = n === "." ? p : n === ".." ? Paths.dirname(p) : `${p === "/" ? "" : p}/${n}`
+        const r = await row(n, child)
+        if (r) rows.push(r)
+      }
+      if (paths.length > 1 || files.length > 0) out += `${out ? "\n" : ""}${display}:\n`
+      out += `total ${rows.reduce((a, r) => a + r.blocks, 0)}\n${render(rows)}`
+    }
+    return { stdout: out, stderr: err, exitCode: code }
+  })
+
 /** The file primitives for one machine. */
 export const commands = (machine: Machine): ReadonlyArray<Command> => [
   statCommand(machine),
@@ -976,6 +1065,7 @@ export const commands = (machine: Machine): ReadonlyArray<Command> => [
   mvCommand(machine),
   rmCommand(machine),
   chownCommand(machine),
+  lsCommand(machine),
   grepCommand()
 ]
 

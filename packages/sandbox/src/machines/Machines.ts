@@ -474,6 +474,8 @@ const seedFs = (tree: Templates.SeedTree, owners: OwnerTable, mtimeMs: number): 
   }
   void fs.chmod("/tmp", 0o1777)
   void fs.chmod("/root", 0o700)
+  // InMemoryFs stamps directories with the real clock; seeded trees live on the virtual one
+  for (const p of fs.getAllPaths()) void fs.lstat(p).then((st) => (st.isDirectory ? fs.utimes(p, mtime, mtime) : undefined))
   return fs
 }
 

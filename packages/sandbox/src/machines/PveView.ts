@@ -43,6 +43,10 @@ export const make = (lab: LabState, machines: Machines): IFileSystem => {
     await sync(inner, "/priv/tfa.cfg", "", 0o600, t)
     await sync(inner, `${nodeDir}/pve-ssl.key`, "-----BEGIN PRIVATE KEY-----\nMIIEsandboxleafkey\n-----END PRIVATE KEY-----\n", 0o640, t)
     await sync(inner, "/.debug", "0\n", 0o640, t)
+    for (const p of inner.getAllPaths()) {
+      const st = await inner.lstat(p)
+      if (st.isDirectory) await inner.utimes(p, t, t)
+    }
   }
 
   const refreshGuests = async () => {
