@@ -9,7 +9,6 @@ export interface Reply {
   readonly status: number
   readonly reason: string
   readonly body: string
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly json: any
   /** Schema problems of a 200 response (empty = conforms). */
   readonly problems: ReadonlyArray<string>
