@@ -384,6 +384,8 @@ export const analyzeArgv = (argv: ReadonlyArray<string>, scope: Scope, stdin: St
   if (INTERPRETERS.test(name) && stdin.kind === "pipe" && args.every((a) => a.startsWith("-") && a !== "-c" && a !== "-e")) {
     scope.add("confirm", `pipes into the ${name} interpreter`)
   }
+  const code = inlineCode(name, args)
+  if (code !== undefined) inlineCodeCommands(code, scope)
   if (name === "find") return Rules.find(args, scope, (argv2) => analyzeArgv(argv2, scope.sub(), NO_STDIN, false))
   if (name === "cd" || name === "pushd") {
     const target = args.filter((a) => !a.startsWith("-") || a === "-")[0]
@@ -465,6 +467,72 @@ const shell = (name: string, args: ReadonlyArray<string>, scope: Scope, stdin: S
       return
     case "none":
       if (stdinArgs) scope.add("confirm", `${name} runs code only known at run time`)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Inline interpreter code (python -c, perl -e, awk 'BEGIN{system(…)}')
+// ---------------------------------------------------------------------------------------------------
+
+const AWKS = new Set(["awk", "gawk", "mawk", "nawk"])
+
+/** The inline program text of an interpreter invocation, if any. */
+const inlineCode = (name: string, args: ReadonlyArray<string>): string | undefined => {
+  const flag = (letters: ReadonlyArray<string>): string | undefined => {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!
+      if (a === "--") return undefined
+      for (const l of letters) {
+        if (a === l) return args[i + 1]
+        if (l.length === 2 && a.startsWith("-") && !a.startsWith("--") && a.endsWith(l[1]!) && a.length > 2) return args[i + 1] // -pe, -ne
+      }
+    }
+    return undefined
+  }
+  if (/^python[0-9.]*$/.test(name)) return flag(["-c"])
+  if (name === "perl" || name === "ruby") return flag(["-e", "-E"])
+  if (name === "node" || name === "nodejs") return flag(["-e", "-p", "--eval", "--print"])
+  if (/^php[0-9.]*$/.test(name)) return flag(["-r"])
+  if (AWKS.has(name)) {
+    let i = 0
+    for (; i < args.length; i++) {
+      const a = args[i]!
+      if (a === "--") { i++; break }
+      if (a === "-f" || a.startsWith("--file")) return undefined
+      if (a === "-F" || a === "-v") { i++; continue }
+      if (a.startsWith("-")) continue
+      break
+    }
+    return args[i]
+  }
+  return undefined
+}
+
+/** A call that runs a shell command from interpreter code. */
+const EXEC_CALL = /\b(system|popen|exec[lv]?p?e?|spawn(?:Sync)?|execSync|execFile(?:Sync)?|Popen|check_output|check_call|getoutput|getstatusoutput|shell_exec|passthru|proc_open)\s*\(|\b(subprocess|child_process|IO\.popen|Open3)\b|`|\bqx\s*[({[/|]|["']\s*\|/
+
+const STRING_LITERAL = /"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'/g
+
+/**
+ * Interpreter code that runs shell commands: its string literals (each, and all of them joined, for
+ * list forms like `subprocess.run(["rm", "-rf", "/"])`) are classified as shell scripts; literals that
+ * do not parse as shell are just data. Code without such a call is data too.
+ */
+const inlineCodeCommands = (code: string, scope: Scope): void => {
+  if (isDynamic(code)) return
+  const text = show(code)
+  if (!EXEC_CALL.test(text)) return
+  const literals: Array<string> = []
+  for (const m of text.matchAll(STRING_LITERAL)) {
+    const lit = (m[1] ?? m[2] ?? "").replace(/\\(.)/g, "$1")
+    if (lit.trim().length > 0) literals.push(lit.replace(/^\|/, ""))
+  }
+  const backticks = [...text.matchAll(/`([^`]*)`/g)].map((m) => m[1]!)
+  const candidates = [...literals, ...backticks, literals.join(" ")]
+  if (scope.depth + 1 > MAX_DEPTH) return
+  for (const c of candidates) {
+    const parsed = parseScript(c)
+    if (parsed.ok) walkStmts(list(parsed.file.Stmts), scope.nested())
   }
 }
 
