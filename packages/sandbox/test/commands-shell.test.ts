@@ -135,6 +135,20 @@ describe("file primitives (GNU)", () => {
   })
 })
 
+describe("curl on simulated services", () => {
+  it("open ports answer, closed ports fail with 7, HTTPS needs -k", async () => {
+    const { host } = setup()
+    expect(await host.exec("pct exec 200 -- true")).toMatchObject({ exitCode: 255 })
+    expect((await host.exec("curl -s -o /dev/null -w '%{http_code}' http://192.168.1.20/")).stdout).toBe("200")
+    expect((await host.exec("pct exec 100 -- curl -s http://localhost/")).stdout).toContain("AdGuard Home")
+    expect(await host.exec("pct exec 100 -- curl http://127.0.0.1:8080/")).toEqual({ stdout: "", stderr: "curl: (7) Failed to connect to 127.0.0.1 port 8080 after 0 ms: Couldn't connect to server\n", exitCode: 7 })
+    expect((await host.exec("curl -s https://127.0.0.1:8006/")).exitCode).toBe(60)
+    expect((await host.exec("curl -sk https://127.0.0.1:8006/")).stdout).toContain("Proxmox Virtual Environment")
+    expect((await host.exec("curl -s http://nosuch.invalid/")).exitCode).toBe(6)
+    expect((await host.exec("pct exec 102 -- curl -s http://localhost/")).exitCode).toBe(255)
+  })
+})
+
 describe("ls -l", () => {
   it("prints GNU long format with owners from the owner table and virtual mtimes", async () => {
     const { host, lab } = setup()

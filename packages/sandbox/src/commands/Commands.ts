@@ -9,6 +9,7 @@ import type { LabState } from "../state/LabState.js"
 import type { DockerContainerSpec, Guest } from "../state/types.js"
 import type { Machine } from "../machines/Machine.js"
 import type { Machines } from "../machines/Machines.js"
+import * as Curl from "./Curl.js"
 import * as Docker from "./Docker.js"
 import * as NodeCommands from "./NodeCommands.js"
 import * as Pct from "./Pct.js"
@@ -34,7 +35,8 @@ export const forMachine =
         Pvesh.command(lab, machines, options.api),
         ...NodeCommands.commands(lab),
         ServiceCommands.journalctl(src, machine.time),
-        ServiceCommands.systemctl(src)
+        ServiceCommands.systemctl(src),
+        Curl.command(lab, machines, machine)
       ]
     }
     if (machine.kind === "debian") {
@@ -45,10 +47,12 @@ export const forMachine =
         ServiceCommands.journalctl(src, machine.time),
         ServiceCommands.systemctl(src),
         NodeCommands.guestAptGet(),
+        Curl.command(lab, machines, machine),
         ...(g.docker.length > 0 ? [Docker.command(lab, machines, g, machine)] : [])
       ]
     }
     const spec = machine.extras.get("container") as DockerContainerSpec | undefined
     if (spec && /tailscale/.test(spec.image)) return [Docker.tailscale(lab, spec.name, machine.id)]
+    if (machine.kind === "docker-full") return [Curl.command(lab, machines, machine)]
     return []
   }
