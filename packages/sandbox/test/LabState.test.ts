@@ -111,6 +111,24 @@ describe("LabState", () => {
     expect(lab.getGuest(9000)?.status).toBe("running")
   })
 
+  it("renders .conf as pmxcfs holds it and parses writes back", () => {
+    const lab = manual()
+    const g = lab.getGuest(100)!
+    const text = lab.renderConfig(g)
+    expect(text.split("\n").slice(0, 3)).toEqual(["#AdGuard Home", "#admin%3A $2y$10$Qm4nS0bL7uV2pZ1xW9eYfOcJk3hT8rA6dG5sN0mB1vC2xE4yH7iKu", "arch: amd64"])
+    expect(text).toContain("\n[pre-upgrade]\n")
+    const digest = lab.configDigest(g)
+    Either.getOrThrow(lab.writeConfigText(100, text.replace("cores: 1", "cores: 2")))
+    expect(g.config["cores"]).toBe("2")
+    expect(g.config["description"]).toBe("AdGuard Home\nadmin: $2y$10$Qm4nS0bL7uV2pZ1xW9eYfOcJk3hT8rA6dG5sN0mB1vC2xE4yH7iKu")
+    expect(lab.configDigest(g)).not.toBe(digest)
+    Either.getOrThrow(lab.writeConfigText(100, lab.renderConfig(g)))
+    expect(lab.renderConfig(g)).toBe(text.replace("cores: 1", "cores: 2"))
+    const raw = lab.renderConfig(lab.getGuest(101)!)
+    expect(raw).toContain("dev0: /dev/dri/renderD128,gid=104\n")
+    expect(raw.trimEnd().split("\n").at(-1)).toBe("lxc.cgroup2.devices.allow: c 226:128 rwm")
+  })
+
   it("awaitTask completes on the real clock under timeScale", () =>
     Effect.gen(function* () {
       const lab = buildLab({ seed: 1, timeScale: 0.001 })

@@ -448,7 +448,8 @@ export class LabState {
     let out = ""
     const desc = config["description"]
     if (desc !== undefined && desc.length > 0) {
-      for (const line of desc.split("\n")) out += `#${encodeURIComponent(line).replace(/%20/g, " ").replace(/%2C/g, ",").replace(/%3A/g, ":").replace(/%2F/g, "/").replace(/%3D/g, "=").replace(/%40/g, "@")}\n`
+      // PVE keeps descriptions as comment lines, escaping only '%', ':' and control characters (`https%3A//…`)
+      for (const line of desc.split("\n")) out += `#${line.replace(/[\x00-\x1F\x7F%:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)}\n`
     }
     for (const k of Object.keys(config).sort()) {
       if (k === "description" || k === "digest") continue
@@ -490,7 +491,7 @@ export class LabState {
     for (const line of text.split("\n")) {
       if (line.startsWith("[")) break
       if (line.startsWith("#")) {
-        desc.push(decodeURIComponent(line.slice(1)))
+        desc.push(line.slice(1).replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))))
         continue
       }
       const m = /^([a-z][a-z0-9_.-]*)\s*[:=]\s*(.*)$/i.exec(line)
