@@ -90,6 +90,21 @@ describe("API faults over HTTPS", () => {
     })
   )
 
+  it.scopedLive("drop during the TLS handshake, and the degraded-storage preset", () =>
+    Effect.gen(function* () {
+      const sb = yield* start({ faults: ["degraded-storage"] })
+      sb.control.addFault(rule("tls", { kind: "tls" }, { _tag: "drop", phase: "tls" }, { _tag: "once" }))
+      const a = yield* get(sb, "/version")
+      expect(a.ok).toBe(false)
+      const zfs = yield* get(sb, "/nodes/pve/disks/zfs")
+      expect(zfs.ok && JSON.parse(zfs.r.body).data[0]).toMatchObject({ name: "tank", health: "DEGRADED" })
+      const tank = yield* get(sb, "/nodes/pve/storage/tank/status")
+      const data = tank.ok ? JSON.parse(tank.r.body).data : {}
+      expect(data.avail).toBe(0)
+      expect(sb.control.metrics().faults.find((f) => f.id === "tls")).toEqual({ id: "tls", matched: 3, fired: 1 })
+    })
+  )
+
   it.scopedLive("taskFail: the task fails asynchronously and is visible in list, status and log", () =>
     Effect.gen(function* () {
       const sb = yield* start({ faults: [rule("fail-start", { kind: "task", type: "vzstart", id: "9001" }, { _tag: "taskFail", exitstatus: "startup for container '9001' failed" })] })
