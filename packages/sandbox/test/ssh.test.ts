@@ -7,6 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
+import { gunzipSync } from "node:zlib"
 import * as ssh2 from "ssh2"
 import { buildLab } from "../src/lab/Lab.js"
 import * as Machines from "../src/machines/Machines.js"
@@ -85,6 +86,11 @@ describe("SSH server", () => {
       expect(yield* Effect.promise(() => exec(client, "echo $LANG", { env: { LANG: "de_DE.UTF-8" } }))).toMatchObject({ stdout: "de_DE.UTF-8\n" })
       const bin = Buffer.from([0, 1, 2, 255, 254])
       expect((yield* Effect.promise(() => exec(client, "cat > /tmp/bin && sha256sum /tmp/bin", { stdin: bin }))).stdout).toBe(`${createHash("sha256").update(bin).digest("hex")}  /tmp/bin\n`)
+      const binary = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 37 + 11) % 256))
+      yield* Effect.promise(() => exec(client, "cat > /tmp/blob", { stdin: binary }))
+      expect((yield* Effect.promise(() => exec(client, "cat /tmp/blob"))).stdoutBytes.equals(binary)).toBe(true)
+      const gz = yield* Effect.promise(() => exec(client, "gzip -c /etc/hosts"))
+      expect(gunzipSync(gz.stdoutBytes).toString()).toBe(yield* Effect.promise(() => exec(client, "cat /etc/hosts").then((r) => r.stdout)))
       const utf8 = "grüße ✓\n"
       expect((yield* Effect.promise(() => exec(client, "cat > /tmp/u && cat /tmp/u", { stdin: utf8 }))).stdoutBytes.equals(Buffer.from(utf8))).toBe(true)
       const noEof = yield* Effect.promise(() => exec(client, "echo without-eof", { keepStdinOpen: true }))

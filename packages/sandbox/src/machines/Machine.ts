@@ -200,7 +200,7 @@ export class Machine implements Registry.Machine {
         ...(request.signal ? { signal: request.signal } : {})
       })
       return {
-        stdout: Buffer.from(latin1FromBytes(stdoutAsBytes(result)), "latin1"),
+        stdout: stdoutBytes(result),
         stderr: Buffer.from(result.stderr, "utf8"),
         exitCode: result.exitCode
       }
@@ -213,6 +213,39 @@ export class Machine implements Registry.Machine {
     }
   }
 
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * The raw bytes of a top-level exec's stdout. just-bash returns text: valid UTF-8 output decoded, any
+ * other output as its latin1 view. Text with code points above U+00FF was decoded; text with C1
+ * controls (U+0080–U+009F) that is not valid UTF-8 as latin1 is the latin1 view of binary output;
+ * everything else is decoded text. (A short binary blob without C1 bytes is the one ambiguous case.)
+ */
+export const stdoutBytes = (result: { stdout: string; stdoutKind?: "text" | "bytes"; stdoutEncoding?: "binary" }): Buffer => {
+  if (result.stdoutKind === "bytes" || result.stdoutEncoding === "binary") return Buffer.from(latin1FromBytes(stdoutAsBytes(result)), "latin1")
+  const s = result.stdout
+  let high = false
+  let c1 = false
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c > 0xff) return Buffer.from(s, "utf8")
+    if (c >= 0x80) {
+      high = true
+      if (c < 0xa0) c1 = true
+    }
+  }
+  if (!high) return Buffer.from(s, "latin1")
+  const latin = Buffer.from(s, "latin1")
+  if (c1) {
+    try {
+      strictUtf8.decode(latin)
+    } catch {
+      return latin
+    }
+  }
+  return Buffer.from(s, "utf8")
 }
 
 const enoent = (path: string): Error => Object.assign(new Error(`ENOENT: no such file or directory, '${path}'`), { code: "ENOENT" })
