@@ -284,6 +284,35 @@ describe("OpenSSH sshd: scanHostKey", () => {
     }))
 })
 
+describe("OpenSSH sshd with MaxSessions 2", () => {
+  let tight: OpenSshd & { stop: () => void }
+  beforeAll(async () => {
+    tight = await startSshd(["MaxSessions 2"])
+  }, 60_000)
+  afterAll(() => tight?.stop())
+
+  it.live("a refused channel is SshChannelClosed naming the refusal; nothing hangs and the connection survives", () =>
+    withStack(
+      tight.options({ maxChannels: 8 }),
+      Effect.gen(function*() {
+        const sh = yield* NodeShell
+        const results = yield* Effect.all(
+          Array.from({ length: 4 }, () => Effect.either(sh.exec(["sleep", "1"]))),
+          { concurrency: "unbounded" }
+        )
+        const refused = results.filter((r) => r._tag === "Left")
+        expect(results.filter((r) => r._tag === "Right").length).toBeGreaterThanOrEqual(1)
+        expect(refused.length).toBeGreaterThanOrEqual(1)
+        for (const r of refused) {
+          expect(r._tag === "Left" && r.left._tag).toBe("SshChannelClosed")
+          expect(r._tag === "Left" && r.left.message).toMatch(/refused a channel/)
+        }
+        expect((yield* sh.exec(["echo", "ok"])).stdout).toBe("ok\n")
+        expect((yield* (yield* Ssh.Ssh).stats).connects).toBe(1)
+      })
+    ), 30_000)
+})
+
 describe("OpenSSH sshd without an SFTP subsystem", () => {
   let bare: OpenSshd & { stop: () => void }
   beforeAll(async () => {
