@@ -161,6 +161,19 @@ const checkDestination = (dest: string, sources: ReadonlyArray<string>, scope: S
   }
 }
 
+/**
+ * rsync/scp destinations: a local path, or `[user@]host:path` on another machine. /etc/pve is shared by
+ * every node of a cluster, so a remote destination under it is judged like a local one.
+ */
+const checkRemoteOrLocalDestination = (dest: string, sources: ReadonlyArray<string>, scope: Scope, prog: string): void => {
+  const remote = /^(?:[^/@:]+@)?(\[[^\]]+\]|[^/:]+):(.*)$/.exec(dest)
+  if (remote === null) return checkDestination(dest, sources, scope, `${prog} into ${show(dest)}`)
+  const path = remote[2]!
+  if (!path.startsWith("/")) return
+  const local = sources.filter((s) => !/^(?:[^/@:]+@)?[^/:]+:/.test(s)).map((s) => s.replace(/^.*:/, ""))
+  checkDestination(path, local, scope, `${prog} into ${show(dest)}`)
+}
+
 // ---------------------------------------------------------------------------------------------------
 // find
 // ---------------------------------------------------------------------------------------------------
@@ -359,7 +372,7 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       scope.heavy("rsync (bulk transfer)")
       const ops = operandsOf(args, "eTfM", ["rsh", "filter", "exclude", "include", "temp-dir", "log-file", "backup-dir", "password-file", "remote-option", "chmod", "chown", "rsync-path", "exclude-from", "include-from", "files-from"])
       const dest = ops[ops.length - 1]
-      if (ops.length >= 2 && dest !== undefined && !/^[^/]*:/.test(dest)) checkDestination(dest, ops.slice(0, -1), scope, `rsync into ${show(dest)}`)
+      if (ops.length >= 2 && dest !== undefined) checkRemoteOrLocalDestination(dest, ops.slice(0, -1), scope, "rsync")
       return
     }
     case "dd": {
@@ -650,9 +663,13 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       for (const d of [...(p.short.get("P") ?? []), ...(p.long.get("directory-prefix") ?? [])]) checkWrite(joinPath(d, DYN), scope, `wget -P ${show(d)}`)
       return
     }
-    case "scp":
+    case "scp": {
       scope.heavy("scp (network transfer)")
+      const ops = operandsOf(args, "cFiJlloPSX", ["cipher", "config", "identity"])
+      const dest = ops[ops.length - 1]
+      if (ops.length >= 2 && dest !== undefined) checkRemoteOrLocalDestination(dest, ops.slice(0, -1), scope, "scp")
       return
+    }
     case "tar": {
       scope.heavy("tar (bulk archive)")
       const first = args[0] ?? ""
