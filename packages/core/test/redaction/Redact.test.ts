@@ -91,6 +91,14 @@ const TEXT_CASES: ReadonlyArray<readonly [string, string, number]> = [
   ["password=ghp_abcdefghijklmnopqrstuvwxyz0123456789", "password=[REDACTED]", 1],
   ["https://u:ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com", "https://u:[REDACTED]@github.com", 1],
   ["token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "token: [REDACTED]", 1],
+  // Line endings, quoting and JSON escapes
+  ["Authorization: Bearer x y\r\nnext", "Authorization: [REDACTED]\r\nnext", 1],
+  ["-----BEGIN EC PRIVATE KEY-----\r\nAAA\r\n-----END EC PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY-----\r\n[REDACTED]\r\n-----END EC PRIVATE KEY-----", 1],
+  ["-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----", "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----", 0],
+  ["x --api-key=k1 --secret-file=/etc/s", "x --api-key=[REDACTED] --secret-file=[REDACTED]", 2],
+  ["sshpass -p $PW ssh h", "sshpass -p $PW ssh h", 0],
+  ["curl -u 'bob:p w' -u \"eve:q\" x", "curl -u 'bob:[REDACTED]' -u \"eve:q\" x", 1],
+  ["PVEAPIToken=root@pam!mcp=[REDACTED]", "PVEAPIToken=root@pam!mcp=[REDACTED]", 0],
   // Replacement is literal (D8)
   ["cost: $1 $& $$ password=a$&b", "cost: $1 $& $$ password=[REDACTED]&b", 1]
 ]
