@@ -2,9 +2,16 @@
  * End to end: the built bin over stdio (MCP SDK client + StdioClientTransport) against a sandbox node
  * started in this process, at observe and at operate.
  */
+import { spawn } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Mcp, Toolkits } from "@homelab-mcp/server"
 import { BIN, connect, errorOf, okOf, run, type BinSession } from "./support/Bin.js"
 import * as SandboxScope from "./support/SandboxScope.js"
+
+const { observeTools, operateTools } = Toolkits
 
 const OBSERVE_TOOLS = ["describe_homelab", "health_check", "pct_list", "qm_list", "query_audit"]
 const OPERATE_TOOLS = [...OBSERVE_TOOLS, "guest_start", "guest_stop", "guest_restart"]
@@ -269,6 +276,40 @@ describe("Proxmox enforces the tier; the pin is enforced", () => {
     const flag = await run(["serve"], { ...env, MCP_TIER: "operate", MCP_HOST_ROOT_ENABLED: "I-understand-Claude-gets-root-and-can-break-this-node" })
     expect(flag.code).toBe(1)
     expect(flag.stderr).toMatch(/^homelab-mcp: invalid configuration: MCP_HOST_ROOT_ENABLED: /)
+  })
+})
+
+describe("the bin's tools/list is the toolkit's, and signals release everything", () => {
+  it("tools/list of the bundled bin equals the descriptors derived from the sources' toolkits", async () => {
+    const listed = (await operate.client.listTools()).tools
+    expect(listed).toEqual(Mcp.descriptors(operateTools))
+    expect((await observe.client.listTools()).tools).toEqual(Mcp.descriptors(observeTools))
+  })
+
+  it.each(["SIGTERM", "SIGINT"] as const)("%s after a call stops the server promptly with exit code 0", async (signal) => {
+    const child = spawn(process.execPath, [BIN, "serve"], {
+      env: { PATH: process.env["PATH"] ?? "", MCP_DATA_DIR: mkdtempSync(join(tmpdir(), "homelab-mcp-sig-")), ...sandbox.handle.env("operate") },
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stderr = ""
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")))
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+    const send = (m: unknown) => child.stdin.write(JSON.stringify(m) + "\n")
+    send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "sig", version: "1" } } })
+    send({ jsonrpc: "2.0", method: "notifications/initialized" })
+    send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "pct_list", arguments: {} } })
+    await new Promise<void>((resolve) => {
+      let out = ""
+      child.stdout.on("data", (c: Buffer) => {
+        out += c.toString("utf8")
+        if (out.includes('"id":2')) resolve()
+      })
+    })
+    const t0 = Date.now()
+    child.kill(signal)
+    expect(await exited).toBe(0)
+    expect(Date.now() - t0).toBeLessThan(5000)
+    expect(stderr).toContain("| tier: operate |")
   })
 })
 
