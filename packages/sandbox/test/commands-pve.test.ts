@@ -252,6 +252,34 @@ describe("qm", () => {
   })
 })
 
+describe("the transport's constant scripts", () => {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+  const PROBE =
+    "if command -v bash >/dev/null 2>&1; then echo bash=yes; else echo bash=no; fi; " +
+    "if command -v timeout >/dev/null 2>&1; then " +
+    "if timeout -s TERM -k 5 5 true >/dev/null 2>&1; then echo timeout=yes; else echo timeout=broken; fi; " +
+    "if timeout --help 2>&1 | grep -qi busybox; then echo busybox=yes; else echo busybox=no; fi; " +
+    "else echo timeout=no; fi"
+
+  it("the container shell probe tells Debian from Alpine", async () => {
+    const env = setup()
+    expect((await run(env, "pct start 102")).exitCode).toBe(0)
+    expect(await run(env, `pct exec 101 -- sh -c ${q(PROBE)}`)).toEqual({ stdout: "bash=yes\ntimeout=yes\nbusybox=no\n", stderr: "", exitCode: 0 })
+    expect(await run(env, `pct exec 102 -- sh -c ${q(PROBE)}`)).toEqual({ stdout: "bash=no\ntimeout=yes\nbusybox=yes\n", stderr: "", exitCode: 0 })
+  })
+
+  it("agent file-write with the base64 on stdin (46080 raw bytes, 61440 characters)", async () => {
+    const env = setup()
+    const raw = Buffer.alloc(46080, 0x61)
+    const b64 = raw.toString("base64")
+    expect(b64.length).toBe(61440)
+    const script = 'exec pvesh create "$1" --file "$2" --content "$(cat)" --encode 0'
+    expect(await run(env, `sh -c ${q(script)} sh /nodes/pve/qemu/200/agent/file-write /root/big.txt`, b64)).toEqual({ stdout: "", stderr: "", exitCode: 0 })
+    expect(Buffer.from(await env.machines.guest(200)!.vfs.readFileBuffer("/root/big.txt")).equals(raw)).toBe(true)
+    expect((await run(env, "qm guest exec 200 --timeout 5 -- test -x /bin/bash")).stdout).toBe('{\n   "exitcode" : 0,\n   "exited" : 1\n}\n')
+  })
+})
+
 describe("pvesh", () => {
   it("agent file-read with the product's exact argv: compact sorted JSON, base64, no truncated at EOF", async () => {
     const env = setup()
