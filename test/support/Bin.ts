@@ -31,6 +31,8 @@ export interface BinSession {
   readonly close: () => Promise<void>
   /** Kills the server process with `signal` (the client sees the transport close). */
   readonly kill: (signal: NodeJS.Signals) => void
+  /** The server's process id (null once it exited). */
+  readonly pid: number | null
   readonly dataDir: string
 }
 
@@ -78,6 +80,9 @@ export const connect = async (
     close: async () => {
       await client.close()
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+    },
+    get pid() {
+      return transport.pid
     },
     kill: (signal) => {
       const pid = transport.pid
