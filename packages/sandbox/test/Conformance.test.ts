@@ -212,6 +212,25 @@ describe("conformance with the PVE 9.1.3 schema extract", () => {
     })
   )
 
+  it.scopedLive("vzdump over several guests is one task with one archive per guest", () =>
+    Effect.gen(function* () {
+      const sb = yield* Sandbox.make({ seed: 1, timeScale: 0.001, authFailureDelay: 0, ssh: false })
+      const admin = adminToken(sb)
+      const upid = ok(yield* call(sb, admin, "POST", "/nodes/pve/vzdump", { vmid: "100,102", storage: "backups", "notes-template": "{{guestname}} ({{vmid}})" })) as string
+      expect(upid).toMatch(/:vzdump::admin@pve!full:$/)
+      expect(sb.lab.getGuest(100)?.config["lock"]).toBe("backup")
+      yield* sb.lab.awaitTask(upid)
+      expect(sb.lab.getTask(upid)?.exitstatus).toBe("OK")
+      expect(sb.lab.getGuest(100)?.config["lock"]).toBeUndefined()
+      const content = ok(yield* call(sb, admin, "GET", "/nodes/pve/storage/backups/content", { content: "backup" }))
+      expect(content.map((v: { vmid: number; notes: string }) => [v.vmid, v.notes])).toEqual([[100, "dns (100)"], [102, "lab-alpine (102)"]])
+      // the product's tier tokens cannot back up
+      expect((yield* call(sb, sb.tokens.companion, "POST", "/nodes/pve/vzdump", { vmid: "100", storage: "backups" })).reason).toBe("Permission check failed (/vms/100, VM.Backup)")
+      const missing = yield* call(sb, admin, "POST", "/nodes/pve/vzdump", { storage: "backups" })
+      expect(missing.json.errors).toEqual({ vmid: "property is missing and it is not optional" })
+    })
+  )
+
   it.scopedLive("a generated 50-guest lab validates on every list and guest read", () =>
     Effect.gen(function* () {
       const sb = yield* Sandbox.make({ seed: 7, guests: 50, timeScale: 0.001, authFailureDelay: 0, ssh: false })

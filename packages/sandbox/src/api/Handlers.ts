@@ -499,18 +499,23 @@ const nodeHandlers: Record<string, Handler> = {
   },
   "POST /nodes/{node}/vzdump": (ctx) => {
     const lab = ctx.lab
-    const ids = typeof ctx.params["vmid"] === "string" ? ctx.params["vmid"].split(/[,;\s]+/).filter((x) => x.length > 0) : []
-    if (ids.length !== 1) {
-      return Effect.fail(new ApiFailure({ status: 400, message: "Parameter verification failed.\n", errors: { vmid: "the sandbox supports exactly one vmid per vzdump call" } }))
+    const all = ctx.params["all"] === 1
+    const excluded = new Set(typeof ctx.params["exclude"] === "string" ? ctx.params["exclude"].split(/[,;\s]+/).map(Number) : [])
+    const vmids = all
+      ? lab.listGuests().map((g) => g.vmid).filter((id) => !excluded.has(id))
+      : typeof ctx.params["vmid"] === "string"
+        ? ctx.params["vmid"].split(/[,;\s]+/).filter((x) => x.length > 0).map(Number)
+        : []
+    if (vmids.length === 0 && !all) {
+      return Effect.fail(new ApiFailure({ status: 400, message: "Parameter verification failed.\n", errors: { vmid: "property is missing and it is not optional" } }))
     }
-    const vmid = Number(ids[0])
     const storage = typeof ctx.params["storage"] === "string" ? ctx.params["storage"] : "local"
-    if (!ctx.can(`/vms/${vmid}`, ["VM.Backup"])) return fail403(`/vms/${vmid}`, "VM.Backup")
+    // checked in the handler, as PVE does: VM.Backup per guest, Datastore.AllocateSpace on the store
+    for (const vmid of vmids) if (!ctx.can(`/vms/${vmid}`, ["VM.Backup"])) return fail403(`/vms/${vmid}`, "VM.Backup")
     if (!ctx.can(`/storage/${storage}`, ["Datastore.AllocateSpace"])) return fail403(`/storage/${storage}`, "Datastore.AllocateSpace")
-    if (!lab.guests.has(vmid)) return fail500(`Unable to find configuration file for VM ${vmid} on node '${lab.nodeName}'`)
     const mode = ctx.params["mode"]
     return taskResult(
-      lab.backupGuest(vmid, storage, principalOf(ctx), {
+      lab.backupGuests(vmids, storage, principalOf(ctx), {
         ...(mode === "snapshot" || mode === "suspend" || mode === "stop" ? { mode } : {}),
         ...(typeof ctx.params["notes-template"] === "string" ? { notes: ctx.params["notes-template"] } : {}),
         protected: ctx.params["protected"] === 1

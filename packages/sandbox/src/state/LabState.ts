@@ -839,51 +839,85 @@ export class LabState {
     by: Principal = ROOT,
     options: { mode?: "snapshot" | "suspend" | "stop"; notes?: string; protected?: boolean; ident?: string } = {}
   ): Either.Either<Task, LabError> {
-    return Either.flatMap(this.guestOrFail(vmid), (g) => {
-      const store = this.stores.get(storage)
-      if (!store) return fail(`storage '${storage}' does not exist`)
-      const size = Math.max(64 * 1024 * 1024, Math.floor((g.type === "lxc" ? this.guestMetrics(g).disk : this.maxdisk(g) * 0.3) * 0.45))
-      const gib = size / GiB
-      const mode = options.mode ?? "snapshot"
-      return Either.right(
-        this.createTask({
-          type: "vzdump",
-          id: String(vmid),
-          by,
-          duration: DURATIONS.vzdumpBase + DURATIONS.vzdumpPerGiB * gib,
-          ...(options.ident !== undefined ? { ident: options.ident } : {}),
-          log: [`INFO: starting new backup job: vzdump ${vmid} --storage ${storage} --mode ${mode} --compress zstd`, `INFO: Starting Backup of VM ${vmid} (${g.type})`],
-          begin: () => {
-            if (store.content.includes("backup") && !this.isStoreFull(storage)) g.config["lock"] = "backup"
-          },
-          run: (task) => {
-            if (g.config["lock"] === "backup") delete g.config["lock"]
-            if (!store.content.includes("backup")) return { _tag: "error", message: `can't use storage '${storage}' for backups - wrong content type` }
-            if (this.isStoreFull(storage)) return { _tag: "error", message: "No space left on device" }
+    return this.backupGuests([vmid], storage, by, options)
+  }
+
+  /**
+   * One `vzdump` task over several guests (id = the vmid when there is one, else empty), each archive
+   * added to the store's content; any guest failing makes the task end with `job errors`.
+   */
+  backupGuests(
+    vmids: ReadonlyArray<number>,
+    storage: string,
+    by: Principal = ROOT,
+    options: { mode?: "snapshot" | "suspend" | "stop"; notes?: string; protected?: boolean; ident?: string } = {}
+  ): Either.Either<Task, LabError> {
+    const guests: Array<Guest> = []
+    for (const vmid of vmids) {
+      const g = this.getGuest(vmid)
+      if (!g) return fail(`Unable to find configuration file for VM ${vmid} on node '${this.nodeName}'`)
+      guests.push(g)
+    }
+    if (guests.length === 0) return fail("no guests selected for backup")
+    const store = this.stores.get(storage)
+    if (!store) return fail(`storage '${storage}' does not exist`)
+    const mode = options.mode ?? "snapshot"
+    const sizeOf = (g: Guest) => Math.max(64 * 1024 * 1024, Math.floor((g.type === "lxc" ? this.guestMetrics(g).disk : this.maxdisk(g) * 0.3) * 0.45))
+    const durationOf = (g: Guest) => DURATIONS.vzdumpBase + DURATIONS.vzdumpPerGiB * (sizeOf(g) / GiB)
+    const usable = () => store.content.includes("backup") && !this.isStoreFull(storage)
+    return Either.right(
+      this.createTask({
+        type: "vzdump",
+        id: guests.length === 1 ? String(guests[0]!.vmid) : "",
+        by,
+        duration: guests.reduce((acc, g) => acc + durationOf(g), 0),
+        ...(options.ident !== undefined ? { ident: options.ident } : {}),
+        log: [`INFO: starting new backup job: vzdump ${vmids.join(" ")} --storage ${storage} --mode ${mode} --compress zstd`],
+        begin: () => {
+          if (usable()) for (const g of guests) if (g.config["lock"] === undefined) g.config["lock"] = "backup"
+        },
+        run: (task) => {
+          for (const g of guests) if (g.config["lock"] === "backup") delete g.config["lock"]
+          if (!store.content.includes("backup")) return { _tag: "error", message: `can't use storage '${storage}' for backups - wrong content type` }
+          let failed = 0
+          let offset = 0
+          for (const g of guests) {
+            task.log.push(`INFO: Starting Backup of VM ${g.vmid} (${g.type})`)
+            if (this.isStoreFull(storage)) {
+              task.log.push(`ERROR: Backup of VM ${g.vmid} failed - No space left on device`)
+              failed++
+              continue
+            }
             if (mode === "snapshot" && g.type === "lxc" && !this.snapshotCapability(g).capable) {
               task.log.push("INFO: mode failure - some volumes do not support snapshots", "INFO: trying 'suspend' mode instead")
             }
-            const d = new Date(task.starttime * 1000)
+            const d = new Date(Math.floor(task.starttime + offset) * 1000)
+            offset += durationOf(g)
             const p = (n: number) => String(n).padStart(2, "0")
             const stamp = `${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}-${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`
-            const file = `vzdump-${g.type}-${vmid}-${stamp}.${g.type === "lxc" ? "tar" : "vma"}.zst`
+            const file = `vzdump-${g.type}-${g.vmid}-${stamp}.${g.type === "lxc" ? "tar" : "vma"}.zst`
             this.addVolume(storage, {
               volid: `${storage}:backup/${file}`,
               format: g.type === "lxc" ? "tar.zst" : "vma.zst",
-              size,
-              ctime: this.nowInt(),
-              vmid,
-              ...(options.notes !== undefined ? { notes: options.notes.replace(/\{\{guestname\}\}/g, this.guestName(g)) } : {}),
+              size: sizeOf(g),
+              ctime: Math.floor(task.starttime + offset),
+              vmid: g.vmid,
+              ...(options.notes !== undefined ? { notes: options.notes.replace(/\{\{guestname\}\}/g, this.guestName(g)).replace(/\{\{vmid\}\}/g, String(g.vmid)) } : {}),
               ...(options.protected === true ? { protected: 1 as const } : {}),
               content: "backup",
               backupOf: { type: g.type, config: { ...g.config } }
             })
-            task.log.push(`INFO: creating vzdump archive '/mnt/backups/dump/${file}'`, `INFO: Finished Backup of VM ${vmid}`, "INFO: Backup job finished successfully")
-            return { _tag: "ok" }
+            task.log.push(`INFO: creating vzdump archive '${store.props["path"] ?? "/var/lib/vz"}/dump/${file}'`, `INFO: Finished Backup of VM ${g.vmid}`)
           }
-        })
-      )
-    })
+          if (failed > 0) {
+            if (guests.length === 1) return { _tag: "error", message: "No space left on device" }
+            return { _tag: "error", message: "job errors" }
+          }
+          task.log.push("INFO: Backup job finished successfully")
+          return { _tag: "ok" }
+        }
+      })
+    )
   }
 
   // ---------------------------------------------------------------------------------------------
