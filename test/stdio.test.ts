@@ -279,6 +279,25 @@ describe("Proxmox enforces the tier; the pin is enforced", () => {
   })
 })
 
+describe("progress notifications", () => {
+  it("a power action waiting for its task reports progress to a client that sent a progress token", async () => {
+    const slow = await SandboxScope.start({ tier: "operate", timeScale: 0.3 })
+    const s = await connect({ ...slow.handle.env("operate"), PVE_TASK_POLL_INTERVAL_MS: "100" })
+    try {
+      const notes: Array<{ progress: number; message?: string | undefined }> = []
+      const result = await s.client.callTool({ name: "guest_start", arguments: { vmid: 102 } }, undefined, {
+        onprogress: (p) => notes.push(p)
+      })
+      expect(okOf(result as Parameters<typeof okOf>[0])).toMatchObject({ vmid: 102, status: "running" })
+      expect(notes.length).toBeGreaterThan(0)
+      expect(notes[0]!.message).toMatch(/^starting 102: task running for \d+ s$/)
+    } finally {
+      await s.close()
+      await slow.close()
+    }
+  })
+})
+
 describe("the bin's tools/list is the toolkit's, and signals release everything", () => {
   it("tools/list of the bundled bin equals the descriptors derived from the sources' toolkits", async () => {
     const listed = (await operate.client.listTools()).tools
