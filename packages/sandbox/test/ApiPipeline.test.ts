@@ -6,6 +6,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import { errorResponse } from "../src/api/ApiCore.js"
+import { buildLab } from "../src/lab/Lab.js"
 import * as Sandbox from "../src/Sandbox.js"
 import { call } from "./support/api.js"
 
@@ -143,6 +145,14 @@ describe("pipeline order and error bodies", () => {
       expect(write.status).toBe(200)
     })
   )
+
+  it("a CR in the message turns the answer into 400 Bad Request with an empty body; the reason is the first line", () => {
+    const lab = buildLab({ seed: 1 })
+    expect(errorResponse(lab, 500, "broken\r line\n")).toMatchObject({ status: 400, reason: "Bad Request", body: "" })
+    const multi = errorResponse(lab, 500, "first line\nsecond line\n")
+    expect([multi.status, multi.reason]).toEqual([500, "first line"])
+    expect(JSON.parse(multi.body)).toEqual({ data: null, message: "first line\nsecond line\n" })
+  })
 
   it.scopedLive("every API call lands in the event log with principal and decision", () =>
     Effect.gen(function* () {
