@@ -283,6 +283,16 @@ export const WRAPPERS: ReadonlyMap<string, (args: ReadonlyArray<string>) => Peel
   ["strace", strace],
   ["ltrace", ltrace],
   ["unbuffer", simple("", [])],
+  ["toybox", busybox],
+  ["pkexec", simple("", ["user"])],
+  ["gosu", (args) => argvFrom(args, 1)],
+  ["su-exec", (args) => argvFrom(args, 1)],
+  ["setpriv", simple("", ["reuid", "regid", "groups", "inh-caps", "ambient-caps", "bounding-set", "securebits", "pdeathsig", "selinux-label", "apparmor-profile", "landlock-access", "landlock-rule", "ruid", "euid", "rgid", "egid"])],
+  ["sg", (args) => {
+    const c = args.indexOf("-c")
+    if (c >= 0 && args[c + 1] !== undefined) return { kind: "script", text: args[c + 1]!, label: "sg -c" }
+    return args.length > 1 ? { kind: "script", text: args.slice(1).join(" "), label: "sg" } : NONE
+  }],
   ["unshare", simple("SGRw", ["setuid", "setgid", "root", "wd", "propagation", "kill-child", "map-user", "map-group", "map-users", "map-groups", "mount-proc", "mount-binfmt"])],
   ["ssh", ssh],
   ["lxc-attach", lxcAttach],
