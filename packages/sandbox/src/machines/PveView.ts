@@ -75,7 +75,32 @@ export const make = (lab: LabState, machines: Machines): IFileSystem => {
     return true
   }
 
-  const refreshNode = async () => {
+  // Node files are re-rendered when state changed (any recorded event, a key change) or at most every
+  // 20 ms of real time otherwise, so a `find` over a 500-guest /etc/pve does not re-render them per file.
+  let version = 0
+  let renderedVersion = -1
+  let renderedAt = 0
+  let lastKeys = ""
+  lab.subscribe(() => {
+    version++
+  })
+  let inFlight: Promise<void> | undefined
+  const refreshNode = async (): Promise<void> => {
+    const keys = machines.authorizedKeys().join("\n")
+    if (keys !== lastKeys) {
+      lastKeys = keys
+      version++
+    }
+    if (inFlight) await inFlight
+    if (renderedVersion === version && Date.now() - renderedAt < 20) return
+    renderedVersion = version
+    renderedAt = Date.now()
+    inFlight = renderNode().finally(() => {
+      inFlight = undefined
+    })
+    await inFlight
+  }
+  const renderNode = async () => {
     const nowSec = lab.now()
     const now = new Date(nowSec * 1000)
     await sync(inner, "/storage.cfg", lab.renderStorageCfg(), 0o640, now)
