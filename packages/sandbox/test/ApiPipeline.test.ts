@@ -154,6 +154,18 @@ describe("pipeline order and error bodies", () => {
     expect(JSON.parse(multi.body)).toEqual({ data: null, message: "first line\nsecond line\n" })
   })
 
+  it.scopedLive("the fidelity guard turns a response that violates the schema into a loud 500", () =>
+    Effect.gen(function* () {
+      const sb = yield* start()
+      sb.lab.getGuest(9001)!.config["cores"] = "many"
+      const r = yield* call(sb, sb.tokens.operate, "GET", "/nodes/pve/lxc/9001/config")
+      expect([r.status, r.reason]).toEqual([500, "sandbox response violates the PVE schema: data.cores: expected integer, got \"many\""])
+      expect(sb.control.events().some((e) => e.decision === "schema-violation")).toBe(true)
+      sb.control.setFlags({ validateResponses: false })
+      expect((yield* call(sb, sb.tokens.operate, "GET", "/nodes/pve/lxc/9001/config")).status).toBe(200)
+    })
+  )
+
   it.scopedLive("every API call lands in the event log with principal and decision", () =>
     Effect.gen(function* () {
       const sb = yield* start()

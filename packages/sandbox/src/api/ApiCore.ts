@@ -10,7 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { LabState } from "../state/LabState.js"
 import { matchRoute, type Endpoint } from "./Router.js"
-import { validateParams, type RawParams, type TypedParams } from "./Validator.js"
+import { RETURN_ALLOW_LIST, validateParams, validateReturn, type RawParams, type TypedParams } from "./Validator.js"
 
 /** A request as the core sees it. `url` is path + query (`/api2/json/nodes?x=1`). */
 export interface ApiRequest {
@@ -320,6 +320,16 @@ export const handleApi = (lab: LabState, request: ApiRequest, options: HandleOpt
         Effect.succeed({ _tag: "err" as const, e: new ApiFailure({ status: 500, message: `${d instanceof Error ? d.message : String(d)}\n` }) })
       )
     )
-    if (result._tag === "ok") return finish(ok(lab, result.data), "allow")
+    if (result._tag === "ok") {
+      if (lab.flags.validateResponses) {
+        const data = result.data instanceof WithTotal ? result.data.data : (result.data ?? null)
+        const problems = validateReturn(route.endpoint.returns, data, RETURN_ALLOW_LIST[route.endpoint.path] ?? [])
+        if (problems.length > 0) {
+          lab.record({ kind: "state", decision: "schema-violation", detail: `${method} ${route.endpoint.path}: ${problems.join("; ")}` })
+          return finish(errorResponse(lab, 500, `sandbox response violates the PVE schema: ${problems[0]}\n`), "schema-violation")
+        }
+      }
+      return finish(ok(lab, result.data), "allow")
+    }
     return finish(errorResponse(lab, result.e.status, result.e.message, result.e.errors), result.e.status === 403 ? "forbidden" : "error")
   })

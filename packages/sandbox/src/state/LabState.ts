@@ -98,6 +98,8 @@ export interface LabFlags {
   pctPullMissing: "exit0-empty" | "exit0" | "exit255"
   sftp: "offered" | "off"
   sftpExtensions: "openssh" | "none"
+  /** Validate every 200 response against the schema extract; a violation becomes a loud 500 (fidelity guard). */
+  validateResponses: boolean
 }
 
 /** Default `pve-9.1` flags. */
@@ -109,7 +111,8 @@ export const defaultFlags = (): LabFlags => ({
   pvesmHeader: "kib",
   pctPullMissing: "exit0-empty",
   sftp: "offered",
-  sftpExtensions: "openssh"
+  sftpExtensions: "openssh",
+  validateResponses: true
 })
 
 /** Options of a LabState. */
