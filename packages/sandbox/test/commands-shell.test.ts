@@ -391,6 +391,42 @@ describe("docker on the docker host (CT 101)", () => {
   })
 })
 
+describe("more node and guest facts", () => {
+  it("compose up -d recreates containers with new ids; ss -tlnp lists listeners", async () => {
+    const { host } = setup()
+    const before = (await host.exec("pct exec 101 -- docker ps -a --format '{{.Names}} {{.ID}}'")).stdout
+    const up = await host.exec("pct exec 101 -- docker compose -p tools up -d")
+    expect(up.exitCode).toBe(0)
+    expect(up.stderr).toContain(" Container dozzle  Recreated\n")
+    const after = (await host.exec("pct exec 101 -- docker ps -a --format '{{.Names}} {{.ID}}'")).stdout
+    const id = (out: string, name: string) => out.split("\n").find((l) => l.startsWith(`${name} `))
+    expect(id(after, "dozzle")).not.toBe(id(before, "dozzle"))
+    expect(id(after, "caddy")).toBe(id(before, "caddy"))
+    const ss = await host.exec("ss -tlnp")
+    expect(ss.stdout.split("\n")[0]).toMatch(/^State +Recv-Q +Send-Q +Local Address:Port +Peer Address:PortProcess$/)
+    expect(ss.stdout).toMatch(/LISTEN .*:8006 .*users:\(\("pveproxy worker",pid=\d+,fd=6\)\)/)
+  })
+
+  it("journalctl -f blocks until killed; qm guest exec refuses stdin over 1 MiB", async () => {
+    const { host } = setup()
+    const follow = await host.exec("timeout 2 journalctl -f -u pvedaemon")
+    expect(follow.exitCode).toBe(124)
+    const big = "x".repeat(1024 * 1024 + 1)
+    expect(await host.exec("qm guest exec 200 --pass-stdin 1 -- cat", { stdin: big })).toEqual({ stdout: "", stderr: "'input-data' (STDIN) is limited to 1 MiB, aborting\n", exitCode: 255 })
+  })
+
+  it("guests report their own memory, cores and addresses", async () => {
+    const { host, lab } = setup()
+    const g = lab.getGuest(100)!
+    const free = await host.exec("pct exec 100 -- free -b")
+    expect(free.stdout.split("\n")[1]!.slice(8, 20).trim()).toBe(String(lab.maxmem(g)))
+    expect((await host.exec("pct exec 100 -- nproc")).stdout).toBe(`${g.config["cores"]}\n`)
+    expect((await host.exec("pct exec 100 -- ip -br addr")).stdout).toContain(`${g.ip}/24`)
+    expect((await host.exec("pct exec 100 -- uname -r")).stdout).toBe("6.17.2-1-pve\n")
+    expect((await host.exec("qm guest exec 200 -- uname -r")).stdout).toContain("6.1.0-28-amd64")
+  })
+})
+
 describe("machines", () => {
   it("a 500-guest lab builds lazily in under 3 s and its machines answer", async () => {
     const t0 = performance.now()

@@ -314,7 +314,12 @@ export const command = (lab: LabState, machines: Machines, g: Guest, guest: Mach
         return ok(table(rows))
       }
       case "compose": {
-        const sub = rest.find((x) => !x.startsWith("-") && !x.includes("/"))
+        let sub: string | undefined
+        for (let i = 0; i < rest.length && sub === undefined; i++) {
+          const x = rest[i]!
+          if (x === "-p" || x === "--project-name" || x === "-f" || x === "--file" || x === "--project-directory") i++
+          else if (!x.startsWith("-")) sub = x
+        }
         const projects = [...new Set(g.docker.map((c) => c.project))].sort()
         if (sub === "ls") {
           const rows = [["NAME", "STATUS", "CONFIG FILES"]]
