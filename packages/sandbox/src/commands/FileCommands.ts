@@ -768,7 +768,7 @@ const mktempCommand = (machine: Machine): Command =>
 // tail
 // -------------------------------------------------------------------------------------------------
 
-const tailCommand = (machine: Machine): Command =>
+const tailCommand = (): Command =>
   defineCommand("tail", async (args, ctx) => {
     let n = 10
     let fromStart = false
@@ -1061,7 +1061,7 @@ export const commands = (machine: Machine): ReadonlyArray<Command> => [
   findCommand(machine),
   xargsCommand(machine),
   mktempCommand(machine),
-  tailCommand(machine),
+  tailCommand(),
   mvCommand(machine),
   rmCommand(machine),
   chownCommand(machine),
