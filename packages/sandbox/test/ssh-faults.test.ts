@@ -105,6 +105,21 @@ describe("SSH faults", () => {
       expect(sb.control.events().some((e) => e.kind === "ssh" && e.decision === "drop" && e.detail === "read /tmp/big.bin")).toBe(true)
     }))
 
+  it.scopedLive("SFTP drop mid-write closes the connection before the upload completes", () =>
+    Effect.gen(function* () {
+      const { sb, target } = yield* sandbox()
+      const host = sb.lab.machines!.get("host")!
+      yield* Effect.promise(() => host.fs.writeFile("/tmp/up.bin", Buffer.from("old")))
+      sb.control.addFault({ id: "sftp-wcut", target: { kind: "ssh", argv: "^sftp-write /tmp/up\\.bin$" }, when: { _tag: "always" }, effect: { _tag: "drop", phase: "body", afterBytes: 1000 } })
+      const { client } = yield* connected(target)
+      const s = yield* Effect.promise(() => sftp(client))
+      const closed = new Promise<string>((resolve) => client.once("close", () => resolve("connection closed")))
+      const write = call<void>((cb) => s.writeFile("/tmp/up.bin", Buffer.alloc(100_000, 2), (e) => cb(e, undefined))).then(() => "written", (e: Error) => `error ${e.message}`)
+      const outcome = yield* Effect.promise(() => Promise.race([closed, write]))
+      expect(outcome).not.toBe("written")
+      expect(Buffer.from(yield* Effect.promise(() => host.fs.readFile("/tmp/up.bin"))).length).toBeLessThan(100_000)
+    }))
+
   it.scopedLive("every SSH command is an event with principal, decision and latency", () =>
     Effect.gen(function* () {
       const { sb, target } = yield* sandbox()
