@@ -26,7 +26,7 @@ import * as Machines from "./machines/Machines.js"
 import * as HostKey from "./ssh/HostKey.js"
 import * as SshFaults from "./ssh/SshFaults.js"
 import * as SshServer from "./ssh/SshServer.js"
-import type { LabFlags, LabState } from "./state/LabState.js"
+import type { LabFlags, LabProfile, LabState } from "./state/LabState.js"
 import type { SandboxEvent } from "./state/types.js"
 import type { CertificateMode, ServedCertificate } from "./tls/Certificates.js"
 
@@ -51,6 +51,8 @@ export interface SandboxOptions {
   /** Fault rules and/or preset names (`lan`, `wan`, `flaky`, `degraded-storage`). */
   readonly faults?: ReadonlyArray<FaultRule | keyof typeof presets>
   readonly certificate?: CertificateMode
+  /** Release profile (default `pve-9.1`; `pve-8.4`: 8.x roles, VM.Monitor guards the agent). */
+  readonly profile?: LabProfile
   /** Keep only root@pam (no product identity, no test principals). */
   readonly unprovisioned?: boolean
   /** Start the SSH listener (default true). */
@@ -191,7 +193,8 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxHandle,
       ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
       flags: { ...options.flags, ...(options.authFailureDelay !== undefined ? { authFailureDelay: options.authFailureDelay } : {}) },
-      ...(options.unprovisioned === true ? { unprovisioned: true } : {})
+      ...(options.unprovisioned === true ? { unprovisioned: true } : {}),
+      ...(options.profile !== undefined ? { profile: options.profile } : {})
     })
     for (const f of options.faults ?? []) {
       if (typeof f === "string") for (const rule of presets[f]) lab.faults.add(rule)

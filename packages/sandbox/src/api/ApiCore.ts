@@ -204,8 +204,10 @@ export const checkPermission = (
   if (!check || check[0] !== "perm") return undefined
   const template = String(check[1])
   const path = template.replace(/\{([^}]+)\}/g, (_m, name: string) => values[name] ?? "")
-  const privs = (check[2] as ReadonlyArray<string>) ?? []
-  const any = check[3] === "any"
+  // 8.x nodes guard the guest agent with VM.Monitor instead of the 9.x VM.GuestAgent.* privileges
+  const agent8 = lab.flags.agentPrivileges === "8.x" && template === "/vms/{vmid}" && (check[2] as ReadonlyArray<string>).some((p) => p.startsWith("VM.GuestAgent."))
+  const privs = agent8 ? ["VM.Monitor"] : ((check[2] as ReadonlyArray<string>) ?? [])
+  const any = !agent8 && check[3] === "any"
   const have = lab.permissions(caller.authid, path)
   if (any) return privs.some((p) => have.has(p)) ? undefined : { path, privs: privs.join("|") }
   const missing = privs.find((p) => !have.has(p))

@@ -5,12 +5,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type { LabError, LabState } from "../state/LabState.js"
+import { PROFILE_VERSION, type LabError, type LabState } from "../state/LabState.js"
 import type { Guest, GuestType, JournalEntry, Principal, Task } from "../state/types.js"
 import { ApiFailure, fail403, fail500, WithTotal, type Handler, type HandlerContext } from "./ApiCore.js"
 import { propertyFor } from "./Validator.js"
 
-const VERSION = { version: "9.1.1", release: "9.1", repoid: "f4d3f125ffae50e9" }
+const versionOf = (lab: LabState) => PROFILE_VERSION[lab.profile]
 
 const principalOf = (ctx: HandlerContext): Principal =>
   ctx.caller.tokenid !== undefined ? { userid: ctx.caller.userid, tokenid: ctx.caller.tokenid } : { userid: ctx.caller.userid }
@@ -42,8 +42,10 @@ export const journalShort = (node: string, e: JournalEntry): string => {
 // Guest list rendering
 // -------------------------------------------------------------------------------------------------
 
-const pressure = (g: Guest) =>
-  g.status === "running"
+const pressure = (lab: LabState, g: Guest) =>
+  lab.profile === "pve-8.4"
+    ? {}
+    : g.status === "running"
     ? { pressurecpusome: Number((g.metrics.cpuBase * 2).toFixed(2)), pressureiofull: 0, pressureiosome: 0, pressurememoryfull: 0, pressurememorysome: 0 }
     : { pressurecpusome: 0, pressureiofull: 0, pressureiosome: 0, pressurememoryfull: 0, pressurememorysome: 0 }
 
@@ -67,7 +69,7 @@ const lxcEntry = (lab: LabState, g: Guest): Record<string, unknown> => {
     netin: m.netin,
     netout: m.netout,
     uptime: m.uptime,
-    ...pressure(g)
+    ...pressure(lab, g)
   }
   if (g.pid !== undefined) out["pid"] = g.pid
   if (g.config["tags"] !== undefined) out["tags"] = g.config["tags"]
@@ -95,7 +97,8 @@ const qemuEntry = (lab: LabState, g: Guest, full: boolean): Record<string, unkno
     netout: m.netout,
     uptime: m.uptime
   }
-  if (g.status === "running") Object.assign(out, { pressurecpufull: 0, ...pressure(g) })
+  if (g.status === "running" && lab.profile !== "pve-8.4") Object.assign(out, { pressurecpufull: 0, ...pressure(lab, g) })
+  if (lab.profile === "pve-8.4") delete out["memhost"]
   if (g.pid !== undefined) out["pid"] = g.pid
   if (g.config["template"] === "1") out["template"] = 1
   if (g.config["serial0"] !== undefined) out["serial"] = 1
@@ -274,7 +277,7 @@ const storeEntry = (lab: LabState, id: string): Record<string, unknown> => {
 }
 
 const nodeHandlers: Record<string, Handler> = {
-  "GET /version": () => Effect.succeed(VERSION),
+  "GET /version": (ctx) => Effect.succeed({ ...versionOf(ctx.lab) }),
   "GET /nodes": (ctx) =>
     Effect.sync(() => {
       const lab = ctx.lab
@@ -320,7 +323,7 @@ const nodeHandlers: Record<string, Handler> = {
         swap: { total: n.swapTotal, used: st.swapUsed, free: n.swapTotal - st.swapUsed },
         ksm: { shared: 0 },
         rootfs: { total: n.rootfsTotal, used: st.rootfsUsed, free: n.rootfsTotal - st.rootfsUsed, avail: n.rootfsTotal - st.rootfsUsed - Math.floor(n.rootfsTotal * 0.05) },
-        pveversion: `pve-manager/${VERSION.version}/${VERSION.repoid}`
+        pveversion: `pve-manager/${versionOf(lab).version}/${versionOf(lab).repoid}`
       }
     }),
   "GET /nodes/{node}/disks/zfs": (ctx) =>

@@ -26,6 +26,7 @@ export interface SandboxCliOptions {
   readonly authFailureDelay?: number
   /** Expose the control surface on this loopback port (0 = ephemeral). */
   readonly controlPort?: number
+  readonly profile?: "pve-9.1" | "pve-8.4"
 }
 
 /** A usage error naming the flag and what is accepted. */
@@ -37,7 +38,8 @@ export class SandboxCliUsage {
 /** Usage text. */
 export const USAGE = `usage: homelab-mcp sandbox [--tier observe|operate|companion] [--guests N | --lab default|generate:N] [--seed S]
                          [--faults lan,wan,flaky,degraded-storage] [--clock real|manual] [--certificate self-signed|ca]
-                         [--time-scale X] [--auth-failure-delay MS] [--control-port N] [--unprovisioned] [--format env|json]`
+                         [--time-scale X] [--auth-failure-delay MS] [--control-port N] [--profile pve-9.1|pve-8.4]
+                         [--unprovisioned] [--format env|json]`
 
 /** Parses argv (without the `sandbox` word); returns options or a usage error. */
 export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | SandboxCliUsage => {
@@ -52,6 +54,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | Sand
   let timeScale: number | undefined
   let authFailureDelay: number | undefined
   let controlPort: number | undefined
+  let profile: "pve-9.1" | "pve-8.4" | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const eq = arg.indexOf("=")
@@ -145,6 +148,13 @@ export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | Sand
         controlPort = n
         break
       }
+      case "--profile": {
+        const v = need(value())
+        if (typeof v !== "string") return v
+        if (v !== "pve-9.1" && v !== "pve-8.4") return new SandboxCliUsage(`--profile: '${v}' is not accepted; use pve-9.1 or pve-8.4`)
+        profile = v
+        break
+      }
       case "--unprovisioned":
         unprovisioned = true
         break
@@ -166,7 +176,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | Sand
     faults,
     ...(timeScale !== undefined ? { timeScale } : {}),
     ...(authFailureDelay !== undefined ? { authFailureDelay } : {}),
-    ...(controlPort !== undefined ? { controlPort } : {})
+    ...(controlPort !== undefined ? { controlPort } : {}),
+    ...(profile !== undefined ? { profile } : {})
   }
 }
 
@@ -180,7 +191,8 @@ export const toSandboxOptions = (o: SandboxCliOptions): Sandbox.SandboxOptions =
   unprovisioned: o.unprovisioned,
   faults: o.faults,
   ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}),
-  ...(o.authFailureDelay !== undefined ? { authFailureDelay: o.authFailureDelay } : {})
+  ...(o.authFailureDelay !== undefined ? { authFailureDelay: o.authFailureDelay } : {}),
+  ...(o.profile !== undefined ? { profile: o.profile } : {})
 })
 
 /** The `KEY=VALUE` lines (or one JSON object) for a tier. */
@@ -205,7 +217,7 @@ export const sandboxCommand = (
     io.out(renderEnv(sb.env(options.tier), options.format))
     const lab = options.guests !== undefined ? `generated lab of ${options.guests} guests` : "default homelab"
     io.log(
-      `homelab-mcp sandbox: simulated Proxmox VE 9.1 node 'pve' (${lab}, seed ${options.seed}) started in ${Math.round(performance.now() - started)} ms\n` +
+      `homelab-mcp sandbox: simulated Proxmox VE ${options.profile === "pve-8.4" ? "8.4" : "9.1"} node 'pve' (${lab}, seed ${options.seed}) started in ${Math.round(performance.now() - started)} ms\n` +
         `  API  ${sb.api.baseUrl}  certificate ${sb.api.tls.sha256Colon}\n` +
         (sb.ssh ? `  SSH  ${sb.ssh.host}:${sb.ssh.port}  host key ${sb.ssh.hostKeyFingerprint}\n` : "") +
         (control ? `  control  ${control.url}  (Authorization: Bearer ${control.secret})\n` : "") +

@@ -1,7 +1,7 @@
 /**
  * Builds a LabState from options: the default homelab, or a generated lab of N guests.
  */
-import { LabState, type LabFlags } from "../state/LabState.js"
+import { LabState, type LabFlags, type LabProfile } from "../state/LabState.js"
 import { buildDefaultLab } from "./DefaultLab.js"
 import { generateLab, type GenerateOptions } from "./Generator.js"
 
@@ -15,6 +15,7 @@ export interface LabOptions {
   readonly clock?: "real" | "manual"
   readonly epochBase?: number
   readonly flags?: Partial<LabFlags>
+  readonly profile?: LabProfile
   /** Keep only root@pam (no product identity, no test principals). */
   readonly unprovisioned?: boolean
 }
@@ -26,7 +27,8 @@ export const buildLab = (options: LabOptions = {}): LabState => {
     ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.epochBase !== undefined ? { epochBase: options.epochBase } : {}),
-    ...(options.flags !== undefined ? { flags: options.flags } : {})
+    ...(options.flags !== undefined ? { flags: options.flags } : {}),
+    ...(options.profile !== undefined ? { profile: options.profile } : {})
   })
   if (options.guests !== undefined) {
     generateLab(lab, { ...options.generate, guests: options.guests, ...(options.unprovisioned === true ? { unprovisioned: true } : {}) })

@@ -115,10 +115,30 @@ export const BUILTIN_ROLES: Readonly<Record<string, ReadonlyArray<string>>> = {
   PVEVMUser: vmUser
 }
 
-/** Fresh role table with the built-ins. */
-export const builtinRoles = (): Map<string, Role> => {
+/** Release line whose roles apply. */
+export type RoleProfile = "9.x" | "8.x"
+
+const NOT_IN_8 = (p: string) => p.startsWith("VM.GuestAgent.") || p === "VM.Replicate"
+
+/** All privileges of a release line (8.x: no VM.GuestAgent.*, no VM.Replicate, but VM.Monitor). */
+export const privilegesOf = (profile: RoleProfile): ReadonlyArray<string> =>
+  profile === "9.x" ? ALL_PRIVILEGES : [...ALL_PRIVILEGES.filter((p) => !NOT_IN_8(p)), "VM.Monitor"].sort()
+
+/** The built-in roles of a release line: 8.x roles lack the GuestAgent privileges and VM.Replicate; PVEVMAdmin, PVEAdmin and Administrator have VM.Monitor. */
+export const builtinRoleTable = (profile: RoleProfile): Readonly<Record<string, ReadonlyArray<string>>> => {
+  if (profile === "9.x") return BUILTIN_ROLES
+  const out: Record<string, ReadonlyArray<string>> = {}
+  for (const [roleid, privs] of Object.entries(BUILTIN_ROLES)) {
+    const kept = privs.filter((p) => !NOT_IN_8(p))
+    out[roleid] = ["PVEVMAdmin", "PVEAdmin", "Administrator"].includes(roleid) ? [...kept, "VM.Monitor"].sort() : kept
+  }
+  return out
+}
+
+/** Fresh role table with the built-ins of a release line (default 9.x). */
+export const builtinRoles = (profile: RoleProfile = "9.x"): Map<string, Role> => {
   const roles = new Map<string, Role>()
-  for (const [roleid, privs] of Object.entries(BUILTIN_ROLES)) roles.set(roleid, { roleid, privs: [...privs].sort(), special: 1 })
+  for (const [roleid, privs] of Object.entries(builtinRoleTable(profile))) roles.set(roleid, { roleid, privs: [...privs].sort(), special: 1 })
   return roles
 }
 
@@ -205,13 +225,14 @@ export const splitAuthId = (authid: string): { userid: string; tokenid?: string 
 /** Effective privileges of a user (`user@realm`) or token (`user@realm!id`) on a path. */
 export const resolvePermissions = (data: AccessData, authid: string, path: string): PrivMap => {
   const { userid, tokenid } = splitAuthId(authid)
+  const everything = data.roles.get("Administrator")?.privs ?? ALL_PRIVILEGES
   if (userid === "root@pam" && tokenid === undefined) {
-    return new Map(ALL_PRIVILEGES.map((p) => [p, 1 as const]))
+    return new Map(everything.map((p) => [p, 1 as const]))
   }
   const user = data.users.get(userid)
   if (!user || user.enable === 0) return new Map()
   const userPrivs: PrivMap =
-    userid === "root@pam" ? new Map(ALL_PRIVILEGES.map((p) => [p, 1 as const])) : privsOf(data, rolesForSubject(data, path, { userid }))
+    userid === "root@pam" ? new Map(everything.map((p) => [p, 1 as const])) : privsOf(data, rolesForSubject(data, path, { userid }))
   if (tokenid === undefined) return userPrivs
   const token = data.tokens.get(`${userid}!${tokenid}`)
   if (!token) return new Map()

@@ -126,6 +126,17 @@ export interface LabStateOptions {
   /** `manual`: time moves only through `advance`. */
   readonly clock?: "real" | "manual"
   readonly flags?: Partial<LabFlags>
+  /** Release profile: `pve-9.1` (default) or `pve-8.4` (8.x roles, VM.Monitor for the agent, no pressure fields). */
+  readonly profile?: LabProfile
+}
+
+/** Release profiles (sandbox.md §1). */
+export type LabProfile = "pve-9.1" | "pve-8.4"
+
+/** Identity of each profile as `/version` and `pveversion` report it. */
+export const PROFILE_VERSION: Readonly<Record<LabProfile, { readonly version: string; readonly release: string; readonly repoid: string }>> = {
+  "pve-9.1": { version: "9.1.1", release: "9.1", repoid: "f4d3f125ffae50e9" },
+  "pve-8.4": { version: "8.4.1", release: "8.4", repoid: "2a5fa54a8503f96d" }
 }
 
 /** Virtual durations in seconds (§3.3). */
@@ -187,7 +198,8 @@ export class LabState {
   readonly stores = new Map<string, Store>()
   readonly users = new Map<string, User>()
   readonly tokens = new Map<string, Token>()
-  readonly roles: Map<string, Role> = builtinRoles()
+  readonly roles: Map<string, Role>
+  readonly profile: LabProfile
   readonly groups = new Map<string, { groupid: string; comment: string }>()
   acl: Array<AclEntry> = []
   readonly pools = new Map<string, Pool>()
@@ -224,7 +236,9 @@ export class LabState {
     this.epochBase = options.epochBase ?? 1772442000
     this.timeScale = options.timeScale ?? 1
     this.clockMode = options.clock ?? "real"
-    this.flags = { ...defaultFlags(), ...options.flags }
+    this.profile = options.profile ?? "pve-9.1"
+    this.roles = builtinRoles(this.profile === "pve-8.4" ? "8.x" : "9.x")
+    this.flags = { ...defaultFlags(), ...(this.profile === "pve-8.4" ? { agentPrivileges: "8.x" as const, pvesmHeader: "plain" as const } : {}), ...options.flags }
     this.faults = new FaultStore(this.seed, () => this.now() - this.epochBase)
     this.pidRng = makeRng(this.seed, "pid")
     this.pidCounter = 200000 + this.pidRng.int(0, 50000)
@@ -1254,7 +1268,7 @@ export class LabState {
   }
 
   private knownPriv(p: string): boolean {
-    return builtinRoles().get("Administrator")!.privs.includes(p)
+    return builtinRoles(this.profile === "pve-8.4" ? "8.x" : "9.x").get("Administrator")!.privs.includes(p)
   }
 
   /** Adds ACL entries (`pveum acl modify`): every subject × role on the path. */
