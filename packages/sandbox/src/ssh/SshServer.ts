@@ -10,12 +10,14 @@
  * ```ts
  * import * as SshServer from "./ssh/SshServer.js"
  * const ssh = yield* SshServer.start(lab, options) // Effect<SshServer.Handle, never, Scope>
- * // lab: SshServer.SshLab = { host: () => Machine, faults?: SshFaults, onEvent?, time? }
+ * // lab: SshServer.SshLab = { host: () => Machine, faults?: SshFaults, onEvent?: (SshEvent) => void }
  * // options: SshServer.Options = { hostKey?, clientKey?, password?, maxSessions?, stdinGraceMs? }
  * ```
- * The handle carries `host`, `port`, `user`, `hostKeyFingerprint`, `hostPublicKey`, `clientPrivateKeyPem`,
- * `clientPublicKey` (the line to put into authorized_keys) and `impostorFingerprint`. The listener closes
- * with the scope.
+ * `start` first warms the host machine (just-bash loads its commands lazily), then listens. The handle
+ * carries `host`, `port`, `user`, `hostKeyFingerprint`, `hostPublicKey`, `hostPrivateKey`,
+ * `impostorFingerprint`, `clientPrivateKeyPem`, `clientPublicKey` (the line setup puts into
+ * authorized_keys; see `Machines.authorizeKey`), `clientFingerprint` and `connections()`. The listener
+ * and every connection close with the scope.
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
