@@ -182,6 +182,9 @@ export type SnapshotListEntry =
   | { readonly kind: "snapshot"; readonly snapshot: Snapshot }
   | { readonly kind: "current"; readonly parent?: string; readonly running: 0 | 1; readonly digest: string }
 
+// '%', ':' and control characters (built without a regex literal to keep the control range readable)
+const DESCRIPTION_ESCAPE = new RegExp(`[${String.fromCharCode(0)}-${String.fromCharCode(0x1f)}${String.fromCharCode(0x7f)}%:]`, "g")
+
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex")
 
 /** The single mutable state of one sandbox. */
@@ -466,7 +469,7 @@ export class LabState {
     const desc = config["description"]
     if (desc !== undefined && desc.length > 0) {
       // PVE keeps descriptions as comment lines, escaping only '%', ':' and control characters (`https%3A//…`)
-      for (const line of desc.split("\n")) out += `#${line.replace(/[\x00-\x1F\x7F%:]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)}\n`
+      for (const line of desc.split("\n")) out += `#${line.replace(DESCRIPTION_ESCAPE, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)}\n`
     }
     for (const k of Object.keys(config).sort()) {
       if (k === "description" || k === "digest") continue
