@@ -289,6 +289,7 @@ describe("journals and units", () => {
     expect(await host.exec("pct exec 100 -- systemctl is-active AdGuardHome")).toEqual({ stdout: "active\n", stderr: "", exitCode: 0 })
     expect((await host.exec("pct exec 100 -- journalctl -n 3 -o cat")).stdout.split("\n").filter(Boolean)).toHaveLength(3)
     expect((await host.exec("pct exec 100 -- systemctl list-units --failed --no-legend --plain")).stdout).toBe("")
+    expect((await host.exec("pct exec 100 -- journalctl -u AdGuardHome -o cat")).stdout).toBe("Starting AdGuardHome.service - AdGuard Home: Network-level blocker...\nStarted AdGuardHome.service - AdGuard Home: Network-level blocker.\n")
     const t = lab.startGuest(102)
     expect(t._tag).toBe("Right")
     lab.advance(10)

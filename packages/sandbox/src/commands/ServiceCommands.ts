@@ -40,8 +40,8 @@ export const guestSource = (lab: LabState, machine: Machine, id: MachineId): Ser
     if (!Number.isFinite(t)) t = lab.now() - 3600
     out.push({ time: t - 3, ident: "systemd", pid: 1, priority: 6, message: "systemd 252.33-1~deb12u1 running in system mode (+PAM +AUDIT +SELINUX +APPARMOR +IMA +SMACK +SECCOMP +GCRYPT -GNUTLS +OPENSSL +ACL +BLKID +CURL +ELFUTILS +FIDO2 +IDN2 -IDN +IPTC +KMOD +LIBCRYPTSETUP +LIBFDISK +PCRE2 -PWQUALITY +P11KIT +QRENCODE +TPM2 +BZIP2 +LZ4 +XZ +ZLIB +ZSTD -BPF_FRAMEWORK -XKBCOMMON +UTMP +SYSVINIT default-hierarchy=unified)" })
     for (const u of [...units.values()].sort((a, b) => a.activeEnterTimestamp - b.activeEnterTimestamp)) {
-      out.push({ time: u.activeEnterTimestamp, ident: "systemd", pid: 1, priority: 6, message: `Starting ${u.name} - ${u.description}...` })
-      out.push({ time: u.activeEnterTimestamp, ident: "systemd", pid: 1, priority: u.activeState === "failed" ? 3 : 6, message: u.activeState === "failed" ? `${u.name}: Main process exited, code=exited, status=1/FAILURE` : `Started ${u.name} - ${u.description}.` })
+      out.push({ time: u.activeEnterTimestamp, ident: "systemd", pid: 1, unit: u.name, priority: 6, message: `Starting ${u.name} - ${u.description}...` })
+      out.push({ time: u.activeEnterTimestamp, ident: "systemd", pid: 1, unit: u.name, priority: u.activeState === "failed" ? 3 : 6, message: u.activeState === "failed" ? `${u.name}: Main process exited, code=exited, status=1/FAILURE` : `Started ${u.name} - ${u.description}.` })
     }
     return out
   }
