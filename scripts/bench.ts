@@ -7,6 +7,9 @@
  * 2. describe_homelab on sandbox labs of 10, 100 and 500 guests with 20 ms injected per API request:
  *    wall time of the tools/call (median of 3) beside the critical-path floor (the longest chain of
  *    dependent requests x 20 ms). Goal: within 2x of the floor.
+ * 3. pct_write_file of 4 KiB, 256 KiB and 4 MiB text files beside the bare transfer of the same bytes
+ *    (scripts/bench/WriteFile.ts). Goal: at most 1.5x at 256 KiB; peak RSS during the 4 MiB write
+ *    under 3x the file size above idle.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -21,6 +24,7 @@ import * as Scope from "effect/Scope"
 import * as Sandbox from "../packages/sandbox/src/Sandbox.js"
 import { bundleOptions } from "../packages/server/scripts/bundle-options.mjs"
 import * as ColdStart from "./bench/ColdStart.js"
+import * as WriteFile from "./bench/WriteFile.js"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const BIN = join(ROOT, "packages/server/dist/main.js")
@@ -165,6 +169,19 @@ const census = async () => {
   return rows
 }
 
+// ---------------------------------------------------------------------------------------------------
+// pct_write_file
+// ---------------------------------------------------------------------------------------------------
+
+const writeFile = async () => {
+  const sandbox = await startSandbox({ tier: "companion", ssh: true })
+  try {
+    return await WriteFile.run(sandbox.handle, 3)
+  } finally {
+    await sandbox.close()
+  }
+}
+
 const main = async () => {
   process.stderr.write(`bench: cold start (${RUNS} interleaved runs each)…\n`)
   const cold = await coldStart()
@@ -186,8 +203,24 @@ const main = async () => {
       ]) +
       "\n"
   )
+  process.stderr.write("bench: pct_write_file beside the bare transfer…\n")
+  const writes = await writeFile()
   process.stdout.write(
-    "\n" + JSON.stringify({ node: process.version, cpus: (await import("node:os")).cpus().length, coldStart: cold, describeHomelab: censusRows }, null, 2) + "\n"
+    "\npct_write_file on the sandbox beside the bare transfer (GuestFiles.pctWrite of the same bytes), median of 3\n" +
+      table([
+        ["size", "tool ms", "bare ms", "x bare", "goal"],
+        ...writes.rows.map((r) => [r.label, String(r.toolMs), String(r.bareMs), r.ratio.toFixed(2), r.label === "256 KiB" ? (r.ratio <= 1.5 ? "met (<=1.5x)" : "MISSED (<=1.5x)") : "-"])
+      ]) +
+      `\nserver peak RSS above idle during a 4 MiB write: ${writes.peakRssAboveIdleBytes === null ? "n/a" : `${(writes.peakRssAboveIdleBytes / 1048576).toFixed(1)} MiB = ${writes.peakRssRatio}x the file (goal < 3x: ${writes.peakRssRatio !== null && writes.peakRssRatio < 3 ? "met" : "MISSED"})`}\n`
+  )
+  process.stdout.write(
+    "\n" +
+      JSON.stringify(
+        { node: process.version, cpus: (await import("node:os")).cpus().length, coldStart: cold, describeHomelab: censusRows, pctWriteFile: writes },
+        null,
+        2
+      ) +
+      "\n"
   )
 }
 
