@@ -26,6 +26,7 @@ import * as Machines from "./machines/Machines.js"
 import * as HostKey from "./ssh/HostKey.js"
 import * as SshFaults from "./ssh/SshFaults.js"
 import * as SshServer from "./ssh/SshServer.js"
+import * as LabStateModule from "./state/LabState.js"
 import type { LabFlags, LabProfile, LabState } from "./state/LabState.js"
 import type { SandboxEvent } from "./state/types.js"
 import type { CertificateMode, ServedCertificate } from "./tls/Certificates.js"
@@ -55,6 +56,8 @@ export interface SandboxOptions {
   readonly profile?: LabProfile
   /** Keep only root@pam (no product identity, no test principals). */
   readonly unprovisioned?: boolean
+  /** Resume from `exportState()` text instead of building a lab (seed, profile and lab options are taken from it). */
+  readonly state?: string
   /** Start the SSH listener (default true). */
   readonly ssh?: boolean
   /** Fixed API port (default ephemeral). */
@@ -186,7 +189,13 @@ const sshFaultsOf = (lab: LabState): SshFaults.SshFaults => ({
 /** Starts a sandbox; everything it opened closes with the scope. */
 export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxHandle, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const lab = buildLab({
+    const imported = options.state !== undefined ? LabStateModule.LabState.importState(options.state, {
+      ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+      flags: { ...options.flags, ...(options.authFailureDelay !== undefined ? { authFailureDelay: options.authFailureDelay } : {}) }
+    }) : undefined
+    if (imported !== undefined && imported._tag === "Left") return yield* Effect.dieMessage(imported.left.message)
+    const lab = imported !== undefined && imported._tag === "Right" ? imported.right : buildLab({
       seed: options.seed ?? 1,
       ...(options.guests !== undefined ? { guests: options.guests } : {}),
       ...(options.generate !== undefined ? { generate: options.generate } : {}),

@@ -5,6 +5,7 @@
  * private temp directory removed on exit. Listens on 127.0.0.1 only; never runs anything on this machine.
  */
 import * as Effect from "effect/Effect"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
@@ -27,6 +28,8 @@ export interface SandboxCliOptions {
   /** Expose the control surface on this loopback port (0 = ephemeral). */
   readonly controlPort?: number
   readonly profile?: "pve-9.1" | "pve-8.4"
+  /** Resume from this file when it exists; write the state there on exit. */
+  readonly statePath?: string
 }
 
 /** A usage error naming the flag and what is accepted. */
@@ -39,7 +42,7 @@ export class SandboxCliUsage {
 export const USAGE = `usage: homelab-mcp sandbox [--tier observe|operate|companion] [--guests N | --lab default|generate:N] [--seed S]
                          [--faults lan,wan,flaky,degraded-storage] [--clock real|manual] [--certificate self-signed|ca]
                          [--time-scale X] [--auth-failure-delay MS] [--control-port N] [--profile pve-9.1|pve-8.4]
-                         [--unprovisioned] [--format env|json]`
+                         [--state FILE] [--unprovisioned] [--format env|json]`
 
 /** Parses argv (without the `sandbox` word); returns options or a usage error. */
 export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | SandboxCliUsage => {
@@ -55,6 +58,7 @@ export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | Sand
   let authFailureDelay: number | undefined
   let controlPort: number | undefined
   let profile: "pve-9.1" | "pve-8.4" | undefined
+  let statePath: string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const eq = arg.indexOf("=")
@@ -155,6 +159,12 @@ export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | Sand
         profile = v
         break
       }
+      case "--state": {
+        const v = need(value())
+        if (typeof v !== "string") return v
+        statePath = v
+        break
+      }
       case "--unprovisioned":
         unprovisioned = true
         break
@@ -177,7 +187,8 @@ export const parseArgs = (argv: ReadonlyArray<string>): SandboxCliOptions | Sand
     ...(timeScale !== undefined ? { timeScale } : {}),
     ...(authFailureDelay !== undefined ? { authFailureDelay } : {}),
     ...(controlPort !== undefined ? { controlPort } : {}),
-    ...(profile !== undefined ? { profile } : {})
+    ...(profile !== undefined ? { profile } : {}),
+    ...(statePath !== undefined ? { statePath } : {})
   }
 }
 
@@ -212,10 +223,15 @@ export const sandboxCommand = (
 ): Effect.Effect<Sandbox.SandboxHandle, never, Scope.Scope> =>
   Effect.gen(function* () {
     const started = performance.now()
-    const sb = yield* Sandbox.make(toSandboxOptions(options))
+    const statePath = options.statePath
+    const stateText = statePath !== undefined && existsSync(statePath) ? readFileSync(statePath, "utf8") : undefined
+    const sb = yield* Sandbox.make({ ...toSandboxOptions(options), ...(stateText !== undefined ? { state: stateText } : {}) })
+    if (statePath !== undefined) {
+      yield* Effect.addFinalizer(() => Effect.sync(() => writeFileSync(statePath, sb.control.exportState(), { mode: 0o600 })))
+    }
     const control = options.controlPort !== undefined ? yield* startControlServer(sb, { port: options.controlPort }) : undefined
     io.out(renderEnv(sb.env(options.tier), options.format))
-    const lab = options.guests !== undefined ? `generated lab of ${options.guests} guests` : "default homelab"
+    const lab = stateText !== undefined ? `state resumed from ${statePath}` : options.guests !== undefined ? `generated lab of ${options.guests} guests` : "default homelab"
     io.log(
       `homelab-mcp sandbox: simulated Proxmox VE ${options.profile === "pve-8.4" ? "8.4" : "9.1"} node 'pve' (${lab}, seed ${options.seed}) started in ${Math.round(performance.now() - started)} ms\n` +
         `  API  ${sb.api.baseUrl}  certificate ${sb.api.tls.sha256Colon}\n` +

@@ -1427,6 +1427,7 @@ export class LabState {
       status: g.status,
       qmpstatus: g.qmpstatus,
       pid: g.pid ?? null,
+      startedAt: g.startedAt ?? null,
       os: g.os,
       role: g.role,
       ip: g.ip,
@@ -1435,23 +1436,112 @@ export class LabState {
       agent: g.agent,
       metrics: g.metrics,
       conf: this.renderConfig(g),
+      config: g.config,
+      rawLxc: g.rawLxc,
+      snapshots: [...g.snapshots.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      snapshotOrderSeed: g.snapshotOrderSeed,
       docker: g.docker
     }))
     const stores = [...this.stores.values()].map((s) => ({ ...s, volumes: s.volumes.map((v) => ({ ...v })) }))
     return JSON.stringify({
+      format: "homelab-mcp-sandbox-state/1",
       seed: this.seed,
+      profile: this.profile,
+      epochBase: this.epochBase,
       node: this.node,
       guests,
       stores,
       userCfg: this.renderUserCfg(),
       tokenCfg: this.renderTokenCfg(),
+      access: {
+        users: [...this.users.values()],
+        tokens: [...this.tokens.values()],
+        roles: [...this.roles.values()].filter((r) => r.special === 0),
+        groups: [...this.groups.values()],
+        acl: this.acl,
+        pools: [...this.pools.values()]
+      },
       tasks: this.taskOrder.map((u) => this.taskTable.get(u)!.task),
       units: [...this.hostUnits.values()],
       apt: this.aptUpdates,
+      aptListsUpdated: this.aptListsUpdated,
       packages: this.packages,
       zfs: this.zfsPools,
       network: this.network,
       journalHost: this.journals.get("host") ?? []
     })
+  }
+
+  /**
+   * A LabState from `exportState()` text (same seed, profile and data; virtual time resumes after the
+   * latest task or journal entry, since the export carries no wall-clock value so it stays deterministic).
+   * Tasks that were still running come back stopped with `interrupted by signal`.
+   */
+  static importState(text: string, options: Omit<LabStateOptions, "seed" | "epochBase" | "profile"> = {}): Either.Either<LabState, LabError> {
+    let data: any
+    try {
+      data = JSON.parse(text)
+    } catch {
+      return fail("state file is not JSON; pass a file written by exportState / --state")
+    }
+    if (data?.format !== "homelab-mcp-sandbox-state/1") return fail("state file has no 'format: homelab-mcp-sandbox-state/1'; pass a file written by exportState / --state")
+    const lab = new LabState({ ...options, seed: data.seed, epochBase: data.epochBase, profile: data.profile })
+    const latest = Math.max(
+      data.epochBase,
+      ...(data.tasks as Array<Task>).map((t) => t.endtime ?? t.starttime),
+      ...(data.journalHost as Array<JournalEntry>).map((e) => e.time)
+    )
+    lab.manualOffset = Math.max(0, latest - lab.now())
+    lab.node = data.node
+    for (const g of data.guests) {
+      lab.guests.set(g.vmid, {
+        vmid: g.vmid,
+        type: g.type,
+        config: g.config,
+        rawLxc: g.rawLxc,
+        status: g.status,
+        qmpstatus: g.qmpstatus,
+        ...(g.pid !== null ? { pid: g.pid } : {}),
+        ...(g.startedAt !== null ? { startedAt: g.startedAt } : {}),
+        snapshots: new Map(g.snapshots.map((s: Snapshot) => [s.name, s])),
+        snapshotOrderSeed: g.snapshotOrderSeed,
+        agent: g.agent,
+        ignoresShutdown: g.ignoresShutdown,
+        os: g.os,
+        role: g.role,
+        docker: g.docker,
+        metrics: g.metrics,
+        ip: g.ip,
+        hwaddr: g.hwaddr
+      })
+    }
+    for (const st of data.stores) lab.stores.set(st.id, st)
+    lab.users.clear()
+    for (const u of data.access.users) lab.users.set(u.userid, u)
+    for (const t of data.access.tokens) lab.tokens.set(`${t.userid}!${t.tokenid}`, t)
+    for (const r of data.access.roles) lab.roles.set(r.roleid, r)
+    for (const g of data.access.groups) lab.groups.set(g.groupid, g)
+    for (const p of data.access.pools) lab.pools.set(p.poolid, p)
+    lab.acl = data.access.acl
+    for (const t of data.tasks as Array<Task>) {
+      const task: Task =
+        t.status === "running"
+          ? { ...t, status: "stopped", endtime: Math.floor(latest), exitstatus: "interrupted by signal", log: [...t.log, "TASK ERROR: interrupted by signal"] }
+          : t
+      lab.taskTable.set(task.upid, { task, endsAt: task.endtime ?? task.starttime, spec: { type: task.type, id: task.id, by: { userid: task.user }, duration: task.duration } })
+      lab.taskOrder.push(task.upid)
+      lab.lastUpidStart = Math.max(lab.lastUpidStart, task.starttime)
+      lab.pidCounter = Math.max(lab.pidCounter, task.pid)
+    }
+    for (const u of data.units) lab.hostUnits.set(u.name, u)
+    lab.aptUpdates = data.apt
+    lab.aptListsUpdated = data.aptListsUpdated
+    lab.packages = data.packages
+    lab.zfsPools = data.zfs
+    lab.network = data.network
+    lab.journals.set("host", data.journalHost)
+    for (const g of lab.guests.values()) if (g.pid !== undefined) lab.pidCounter = Math.max(lab.pidCounter, g.pid)
+    lab.touchAccess()
+    return Either.right(lab)
   }
 }
