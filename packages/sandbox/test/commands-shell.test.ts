@@ -188,6 +188,7 @@ describe("timeout and virtual time", () => {
     expect(await running).toEqual({ stdout: "done 0\n", stderr: "", exitCode: 0 })
     expect(lab.now() - t0).toBeCloseTo(11, 5)
     expect(await host.exec("date +%s")).toEqual({ stdout: `${Math.floor(lab.now())}\n`, stderr: "", exitCode: 0 })
+    expect(await host.exec("touch /tmp/t; echo x > /tmp/w; stat -c %Y /tmp/t /tmp/w")).toEqual({ stdout: `${Math.floor(lab.now())}\n${Math.floor(lab.now())}\n`, stderr: "", exitCode: 0 })
   })
 })
 

@@ -437,6 +437,12 @@ class RootFs extends MountableFs {
     await super.mkdir(path, options)
     await this.stamp(Paths.normalize(path))
   }
+  /** just-bash stamps "now" from the real clock (`touch`); such stamps are moved to virtual now. */
+  override async utimes(path: string, atime: Date, mtime: Date) {
+    const real = Date.now()
+    const fix = (d: Date) => (Math.abs(d.getTime() - real) < 2000 ? new Date(this.clock.now()) : d)
+    return super.utimes(await this.follow(path, true), fix(atime), fix(mtime))
+  }
   override async realpath(path: string) {
     const real = await Paths.canonicalize(this.raw as unknown as IFileSystem, Paths.normalize(path), { allowMissingLast: false })
     if (real === undefined) throw Object.assign(new Error(`ENOENT: no such file or directory, realpath '${path}'`), { code: "ENOENT" })
