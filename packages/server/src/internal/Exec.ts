@@ -65,6 +65,33 @@ export const ResultFields = {
   opId: Schema.String
 } as const
 
+/** The ExecResult fields of a finished run (tools.md §1), shared by the exec tools' outputs. */
+export const resultFields = (
+  vmid: number,
+  result: ExecOutcome,
+  confirmGated: boolean,
+  classification: Classify.Classification,
+  opId: string
+) => ({
+  vmid,
+  shell: result.shell,
+  exitCode: result.exitCode,
+  signal: result.signal,
+  timedOut: result.timedOut,
+  stdout: result.stdout,
+  stderr: result.stderr,
+  stdoutBytes: result.stdoutBytes,
+  stderrBytes: result.stderrBytes,
+  stdoutTruncated: result.stdoutTruncated,
+  stderrTruncated: result.stderrTruncated,
+  durationMs: result.durationMs,
+  confirmGated,
+  heavy: classification.heavy,
+  ...(classification.heavyReason !== undefined ? { heavyReason: classification.heavyReason } : {}),
+  notes: [...result.notes],
+  opId
+})
+
 /** The blast radius stated by the confirm gate for a confirm-class command. */
 export const confirmPrompt = (vmid: number, command: string, reasons: ReadonlyArray<string>): string =>
   `Running ${JSON.stringify(command.length > 200 ? `${command.slice(0, 200)}…` : command)} in guest ${vmid} needs the user's agreement: ${reasons.join("; ")}. Its effects cannot be reverted by this server.`

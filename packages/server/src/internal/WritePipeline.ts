@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ContentTooLarge, InvalidInput, WriteVerificationFailed, type ToolError } from "@homelab-mcp/core/Errors"
 import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
+import type * as UnifiedDiff from "@homelab-mcp/core/diff/UnifiedDiff"
 import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
 import type { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
 import { Confirm } from "@homelab-mcp/core/capabilities/Confirm"
@@ -79,6 +80,16 @@ export const Output = Schema.Struct({
 /** The output type. */
 export type Output = typeof Output.Type
 
+/** The diff fields of a write, revert or preview result. */
+export const diffFields = (d: UnifiedDiff.DiffResult) => ({
+  binary: d.binary,
+  diff: d.diff,
+  diffTruncated: d.diffTruncated,
+  ...(d.diffOmitted !== undefined ? { diffOmitted: d.diffOmitted } : {}),
+  addedLines: d.addedLines,
+  removedLines: d.removedLines
+})
+
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 
 /** Decodes `content` per `encoding`; bad base64 is `InvalidInput` naming the key. */
@@ -132,12 +143,7 @@ export const run = (
           unchanged: plan.unchanged,
           isLargeChange: plan.isLargeChange,
           largeChangeReasons: [...plan.largeChangeReasons],
-          diff: plan.diff.diff,
-          diffTruncated: plan.diff.diffTruncated,
-          ...(plan.diff.diffOmitted !== undefined ? { diffOmitted: plan.diff.diffOmitted } : {}),
-          addedLines: plan.diff.addedLines,
-          removedLines: plan.diff.removedLines,
-          binary: plan.diff.binary
+          ...diffFields(plan.diff)
         }
         if (flags.dryRun) {
           return {

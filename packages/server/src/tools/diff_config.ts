@@ -11,6 +11,7 @@ import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
 import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
 import * as Backups from "../internal/Backups.js"
 import * as FilePaths from "../internal/FilePaths.js"
+import * as WritePipeline from "../internal/WritePipeline.js"
 
 /** Input of `diff_config`. */
 export const Input = Schema.Struct({
@@ -100,12 +101,7 @@ export const diff_config = Tool.make(
         revertible: true,
         restoredSha256: plan.restoredSha256,
         restoresAbsence: plan.restoresAbsence,
-        binary: plan.diff.binary,
-        diff: plan.diff.diff,
-        diffTruncated: plan.diff.diffTruncated,
-        ...(plan.diff.diffOmitted !== undefined ? { diffOmitted: plan.diff.diffOmitted } : {}),
-        addedLines: plan.diff.addedLines,
-        removedLines: plan.diff.removedLines
+        ...WritePipeline.diffFields(plan.diff)
       }
     })
 )

@@ -33,24 +33,8 @@ export const pct_exec = Tool.make(
         guestExec.pctExec({ vmid: input.vmid, command: input.command, timeoutMs, shell: input.shell })
       )
       return {
-        vmid: input.vmid,
-        shell: result.shell,
-        exitCode: result.exitCode,
-        signal: result.signal,
-        timedOut: result.timedOut,
-        stdout: result.stdout,
-        stderr: result.stderr,
-        stdoutBytes: result.stdoutBytes,
-        stderrBytes: result.stderrBytes,
-        stdoutTruncated: result.stdoutTruncated,
-        stderrTruncated: result.stderrTruncated,
-        durationMs: result.durationMs,
-        confirmGated,
-        heavy: classification.heavy,
-        ...(classification.heavyReason !== undefined ? { heavyReason: classification.heavyReason } : {}),
-        notes: [...result.notes],
-        inGuestTimeout: result.inGuestTimeout,
-        opId
+        ...Exec.resultFields(input.vmid, result, confirmGated, classification, opId),
+        inGuestTimeout: result.inGuestTimeout
       }
     })
 )

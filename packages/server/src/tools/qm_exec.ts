@@ -38,26 +38,10 @@ export const qm_exec = Tool.make(
         guestExec.qmExec({ vmid: input.vmid, command: input.command, timeoutMs, shell: input.shell })
       )
       return {
-        vmid: input.vmid,
-        shell: result.shell,
-        exitCode: result.exitCode,
-        signal: result.signal,
-        timedOut: result.timedOut,
-        stdout: result.stdout,
-        stderr: result.stderr,
-        stdoutBytes: result.stdoutBytes,
-        stderrBytes: result.stderrBytes,
-        stdoutTruncated: result.stdoutTruncated,
-        stderrTruncated: result.stderrTruncated,
-        durationMs: result.durationMs,
-        confirmGated,
-        heavy: classification.heavy,
-        ...(classification.heavyReason !== undefined ? { heavyReason: classification.heavyReason } : {}),
-        notes: [...result.notes],
+        ...Exec.resultFields(input.vmid, result, confirmGated, classification, opId),
         ...(result.pid !== null ? { pid: result.pid } : {}),
         outTruncated: result.outTruncated,
-        errTruncated: result.errTruncated,
-        opId
+        errTruncated: result.errTruncated
       }
     })
 )

@@ -14,6 +14,7 @@ import { Limits } from "../Limits.js"
 import { RollbackBreaker } from "../RollbackBreaker.js"
 import * as Backups from "../internal/Backups.js"
 import * as FilePaths from "../internal/FilePaths.js"
+import * as WritePipeline from "../internal/WritePipeline.js"
 import * as Guests from "../internal/Guests.js"
 import * as Targets from "../internal/Targets.js"
 
@@ -114,12 +115,7 @@ export const revert_file = Tool.make(
             currentSha256: plan.currentSha256,
             restoredSha256: plan.restoredSha256,
             restoresAbsence: plan.restoresAbsence,
-            binary: plan.diff.binary,
-            diff: plan.diff.diff,
-            diffTruncated: plan.diff.diffTruncated,
-            ...(plan.diff.diffOmitted !== undefined ? { diffOmitted: plan.diff.diffOmitted } : {}),
-            addedLines: plan.diff.addedLines,
-            removedLines: plan.diff.removedLines,
+            ...WritePipeline.diffFields(plan.diff),
             changedOutOfBand: restored.changedOutOfBand,
             historyCommitted: false,
             circuitBreakerOverridden: overridden
