@@ -23,6 +23,7 @@ export const DEFAULT_LISTS: PathLists = { deny: DEFAULT_DENY, allow: [] }
 /** Longest accepted path in UTF-8 bytes. */
 export const MAX_PATH_BYTES = 4096
 
+// eslint-disable-next-line no-control-regex -- rejecting control characters is the point of this pattern
 const CONTROL = /[\u0000-\u001f\u007f]/
 
 const reject = (path: string, reason: string, extra: { canonical?: string; resolved?: string } = {}) =>
