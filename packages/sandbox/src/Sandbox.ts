@@ -60,6 +60,8 @@ export interface SandboxOptions {
   readonly state?: string
   /** Start the SSH listener (default true). */
   readonly ssh?: boolean
+  /** Also accept password authentication for root with this password (setup's auto mode); off by default. */
+  readonly sshPassword?: string
   /** Fixed API port (default ephemeral). */
   readonly apiPort?: number
 }
@@ -242,7 +244,7 @@ export const make = (options: SandboxOptions = {}): Effect.Effect<SandboxHandle,
               ...(e.detail !== undefined ? { detail: e.detail } : {})
             })
         },
-        { hostKey: hostKey.privateKey }
+        { hostKey: hostKey.privateKey, ...(options.sshPassword !== undefined ? { password: options.sshPassword } : {}) }
       )
       lab.sshHostKey = { publicKey: server.hostPublicKey, fingerprint: server.hostKeyFingerprint }
       if (options.unprovisioned !== true && (options.tier ?? "companion") === "companion") machines.authorizeKey(server.clientPublicKey)
