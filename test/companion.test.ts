@@ -214,6 +214,21 @@ describe("VM tools", () => {
     expect(sshArgv().length).toBe(before)
   })
 
+  it("a VM whose agent stopped answering: ping says so, exec and file tools fail with GuestAgentUnavailable", async () => {
+    sandbox.handle.control.addFault({ id: "agent-down", target: { kind: "agent", vmid: 200 }, when: { _tag: "always" }, effect: { _tag: "agentDown" } })
+    try {
+      const ping = okOf<{ available: boolean; reason: string }>(await s.call("qm_agent_ping", { vmid: 200 }))
+      expect(ping.available).toBe(false)
+      expect(ping.reason).toMatch(/agent/i)
+      const e = errorOf(await s.call("qm_exec", { vmid: 200, command: "true" }))
+      expect(e.code).toBe("GuestAgentUnavailable")
+      expect(e.hint).toMatch(/qemu-guest-agent/)
+      expect(errorOf(await s.call("qm_read_file", { vmid: 200, path: "/etc/hostname" })).code).toBe("GuestAgentUnavailable")
+    } finally {
+      sandbox.handle.control.removeFault("agent-down")
+    }
+  })
+
   it("a container id given to a VM tool names the pct tools", async () => {
     expect(errorOf(await s.call("qm_read_file", { vmid: 100, path: "/etc/hosts" })).code).toBe("WrongGuestType")
   })
