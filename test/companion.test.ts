@@ -177,6 +177,21 @@ describe("container files", () => {
     expect(after.versions[0]).toMatchObject({ versionId: next.versionId, kind: "full" })
   })
 
+  it("binary files round-trip byte for byte through write, backup and revert", async () => {
+    const path = "/root/blob.bin"
+    const first = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 37 + 11) % 256))
+    const second = Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 91 + 3) % 256))
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: first.toString("base64"), encoding: "base64" }))
+    const w = okOf<{ binary: boolean; diff: string | null }>(
+      await s.call("pct_write_file", { vmid: 100, path, content: second.toString("base64"), encoding: "base64" })
+    )
+    expect(w).toMatchObject({ binary: true, diff: null })
+    expect(errorOf(await s.call("pct_read_file", { vmid: 100, path })).code).toBe("BinaryContent")
+    okOf(await s.call("revert_file", { vmid: 100, path }))
+    const back = okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path, encoding: "base64" }))
+    expect(Buffer.from(back.content, "base64").equals(first)).toBe(true)
+  })
+
   it("a stopped container is refused and nothing is pushed", async () => {
     const before = sshArgv().length
     expect(errorOf(await s.call("pct_write_file", { vmid: 102, path: "/etc/hosts", content: "x" })).code).toBe("GuestNotRunning")

@@ -32,6 +32,20 @@ export const QM_READ_MAX_BYTES = 16 * 1024 * 1024
 /** `pvesh create <api path> --file <path> --content <stdin> --encode 0`, with caller data as `$1`/`$2`. */
 export const QM_FILE_WRITE_SCRIPT = 'exec pvesh create "$1" --file "$2" --content "$(cat)" --encode 0'
 
+/**
+ * Resolves `$1`, then prints it, NUL, its stat line (or `ABSENT`), NUL, and the bytes of a regular file
+ * of at most `$2` bytes. Exit 3: the parent directory is missing; exit 4: stat failed on an existing path.
+ */
+export const PCT_READ_STATE_SCRIPT = [
+  'r=$(readlink -f -- "$1") || exit 3',
+  '[ -n "$r" ] || exit 3',
+  "printf '%s\\0' \"$r\"",
+  'if [ ! -e "$r" ] && [ ! -L "$r" ]; then printf \'ABSENT\\0\'; exit 0; fi',
+  "s=$(stat -c '%F|%s|%a|%u|%g' -- \"$r\") || exit 4",
+  "printf '%s\\0' \"$s\"",
+  'case "$s" in "regular file|"*|"regular empty file|"*) n=${s#*|}; n=${n%%|*}; if [ "$n" -le "$2" ]; then exec cat -- "$r"; fi;; esac'
+].join("\n")
+
 /** File transfers get 120 s. */
 const TRANSFER_MS = 120_000
 
@@ -110,6 +124,49 @@ export const make = (options: { readonly node: string }) =>
           return yield* shell.readFile(tmp, { offset, length })
         })
       )
+    })
+
+    const pctReadState = Effect.fn("GuestFiles.pctReadState")(function*(
+      vmid: number,
+      path: string,
+      opts: { readonly maxBytes: number }
+    ) {
+      const [v, p] = yield* args(vmid, path)
+      const max = Math.max(0, Math.floor(opts.maxBytes))
+      const what = `pct exec ${v} -- sh -c <read state>`
+      const out = yield* shell
+        .outputBytes(["pct", "exec", v, "--", "sh", "-c", PCT_READ_STATE_SCRIPT, "sh", p, String(max)], {
+          timeoutMs: TRANSFER_MS,
+          maxBytes: max + 8192
+        })
+        .pipe(
+          Effect.map(Either.right),
+          Effect.catchTag("CommandFailed", (e) => {
+            if (e.exitCode === 3) return Effect.succeed(Either.left("parent-missing" as const))
+            const stopped = notRunning(vmid, e.stderr)
+            return Effect.fail(stopped ?? new CommandFailed({ command: what, exitCode: e.exitCode, stderr: firstLine(e.stderr) || e.stderr }))
+          })
+        )
+      if (Either.isLeft(out)) return { resolved: Option.none(), file: Option.none() }
+      const bytes = Buffer.from(out.right.buffer, out.right.byteOffset, out.right.byteLength)
+      const nul1 = bytes.indexOf(0)
+      const nul2 = nul1 < 0 ? -1 : bytes.indexOf(0, nul1 + 1)
+      if (nul1 <= 0 || nul2 < 0) {
+        return yield* new CommandFailed({ command: what, exitCode: 0, stderr: `unexpected output ${JSON.stringify(bytes.subarray(0, 200).toString("latin1"))}` })
+      }
+      const resolved = bytes.subarray(0, nul1).toString("utf8")
+      const statLine = bytes.subarray(nul1 + 1, nul2).toString("utf8")
+      if (statLine === "ABSENT") return { resolved: Option.some(resolved), file: Option.none() }
+      const stat = parseStat(statLine)
+      if (!stat) return yield* new CommandFailed({ command: what, exitCode: 0, stderr: `unexpected stat ${JSON.stringify(statLine.slice(0, 200))}` })
+      const rest = bytes.subarray(nul2 + 1)
+      if (stat.type !== "file" || stat.size > max) {
+        return { resolved: Option.some(resolved), file: Option.some({ stat, content: null }) }
+      }
+      if (rest.length !== stat.size) {
+        return yield* new CommandFailed({ command: what, exitCode: 0, stderr: `read ${rest.length} bytes of ${stat.size} (the file changed while it was read)` })
+      }
+      return { resolved: Option.some(resolved), file: Option.some({ stat, content: new Uint8Array(rest) }) }
     })
 
     const pctWrite = Effect.fn("GuestFiles.pctWrite")(function*(
@@ -252,7 +309,7 @@ export const make = (options: { readonly node: string }) =>
       }
     })
 
-    return GuestFiles.of({ pctResolve, pctStat, pctRead, pctWrite, pctRemove, qmRead, qmWrite, qmRemove })
+    return GuestFiles.of({ pctResolve, pctStat, pctRead, pctReadState, pctWrite, pctRemove, qmRead, qmWrite, qmRemove })
   })
 
 /** `GuestFiles` for a fixed node name on a `NodeShell` provided elsewhere. */

@@ -119,40 +119,55 @@ export const make = Effect.gen(function*() {
     })
   })
 
+  /** Runs a command that must exit 0 and returns its whole stdout, at most `maxBytes`. */
+  const wholeOutput = (argv: ReadonlyArray<string>, options: Omit<ExecOptions, "onBackstop" | "maxOutputBytes"> | undefined, maxBytes: number) =>
+    Effect.gen(function*() {
+      const args = yield* checked(argv)
+      const requestedMs = options?.timeoutMs ?? FIXED_TIMEOUT_MS
+      const wrapper = wrapperMs(requestedMs, options?.nested ?? false)
+      const what = describe(args)
+      const raw = yield* ssh.exec(wrapArgv(args, wrapper), {
+        what,
+        backstopMs: backstopMs(wrapper, settings.commandTimeoutGraceMs),
+        maxOutputBytes: maxBytes,
+        ...(options?.stdin !== undefined ? { stdin: options.stdin } : {})
+      })
+      if (raw.backstopFired || isTimedOut(raw.exitCode, raw.signal, raw.durationMs, requestedMs)) {
+        return yield* new SshTimeout({ what, timeoutMs: requestedMs })
+      }
+      const stderr = raw.stderr.result().text
+      if (raw.exitCode !== 0) {
+        return yield* new CommandFailed({
+          command: what,
+          exitCode: raw.exitCode,
+          stderr: (raw.signal !== null ? `killed by ${raw.signal}. ` : "") + capText(stderr)
+        })
+      }
+      const whole = raw.stdout.whole()
+      if (whole === null) {
+        return yield* new CommandFailed({
+          command: what,
+          exitCode: raw.exitCode,
+          stderr: `output too large: ${raw.stdout.bytes} bytes exceed the ${maxBytes}-byte cap`
+        })
+      }
+      return whole
+    })
+
   const output = Effect.fn("NodeShell.output")(function*(
     argv: ReadonlyArray<string>,
     options?: Omit<ExecOptions, "onBackstop" | "maxOutputBytes">
   ) {
-    const args = yield* checked(argv)
-    const requestedMs = options?.timeoutMs ?? FIXED_TIMEOUT_MS
-    const wrapper = wrapperMs(requestedMs, options?.nested ?? false)
-    const what = describe(args)
-    const raw = yield* ssh.exec(wrapArgv(args, wrapper), {
-      what,
-      backstopMs: backstopMs(wrapper, settings.commandTimeoutGraceMs),
-      maxOutputBytes: PARSER_MAX_BYTES,
-      ...(options?.stdin !== undefined ? { stdin: options.stdin } : {})
-    })
-    if (raw.backstopFired || isTimedOut(raw.exitCode, raw.signal, raw.durationMs, requestedMs)) {
-      return yield* new SshTimeout({ what, timeoutMs: requestedMs })
-    }
-    const stderr = raw.stderr.result().text
-    if (raw.exitCode !== 0) {
-      return yield* new CommandFailed({
-        command: what,
-        exitCode: raw.exitCode,
-        stderr: (raw.signal !== null ? `killed by ${raw.signal}. ` : "") + capText(stderr)
-      })
-    }
-    const whole = raw.stdout.whole()
-    if (whole === null) {
-      return yield* new CommandFailed({
-        command: what,
-        exitCode: raw.exitCode,
-        stderr: `output too large: ${raw.stdout.bytes} bytes exceed the ${PARSER_MAX_BYTES}-byte parser cap`
-      })
-    }
+    const whole = yield* wholeOutput(argv, options, PARSER_MAX_BYTES)
     return whole.toString("utf8")
+  })
+
+  const outputBytes = Effect.fn("NodeShell.outputBytes")(function*(
+    argv: ReadonlyArray<string>,
+    options: Omit<ExecOptions, "onBackstop" | "maxOutputBytes"> & { readonly maxBytes: number }
+  ) {
+    const whole = yield* wholeOutput(argv, options, options.maxBytes)
+    return new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength)
   })
 
   const tempFile = Effect.acquireRelease(
@@ -192,7 +207,7 @@ export const make = Effect.gen(function*() {
     return s.size
   })
 
-  return NodeShell.of({ exec, execScript, output, tempFile, writeFile, readFile, fileSize })
+  return NodeShell.of({ exec, execScript, output, outputBytes, tempFile, writeFile, readFile, fileSize })
 })
 
 const capText = (s: string): string => (s.length > 4096 ? s.slice(0, 2048) + "…" + s.slice(-2048) : s)

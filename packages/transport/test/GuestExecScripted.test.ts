@@ -44,6 +44,7 @@ const scripted = (script: Array<[ReadonlyArray<string>, ExecResult]>) => {
         const [, r] = pending.splice(i, 1)[0]!
         return Effect.succeed(r)
       }),
+    outputBytes: () => unexpected("outputBytes"),
     execScript: () => unexpected("execScript"),
     output: () => unexpected("output"),
     tempFile: unexpected("tempFile"),

@@ -46,6 +46,7 @@ const scripted = (rules: Array<Rule>, files: Record<string, Uint8Array> = {}) =>
         queue.shift()
         return Effect.succeed(rule.reply(argv))
       }),
+    outputBytes: () => die("outputBytes"),
     execScript: () => die("execScript"),
     output: () => die("output"),
     tempFile: Effect.acquireRelease(

@@ -45,6 +45,16 @@ export interface QmReadResult {
   readonly eof: boolean
 }
 
+/**
+ * A container file's state read in one round trip: the symlink-resolved path (`None` when the parent
+ * directory is missing) and, when the file exists, its `stat` and (regular files up to the requested
+ * size) its bytes.
+ */
+export interface PctFileState {
+  readonly resolved: Option.Option<string>
+  readonly file: Option.Option<{ readonly stat: GuestFileStat; readonly content: Uint8Array | null }>
+}
+
 /** Errors of container file operations. */
 export type PctFilesError = SshError | InvalidInput | GuestNotRunning | CommandFailed
 
@@ -70,6 +80,16 @@ export declare namespace GuestFiles {
       path: string,
       options: { readonly expectedSize: number; readonly offset?: number; readonly length?: number }
     ) => Effect.Effect<Uint8Array, PctFilesError | FileNotFound>
+    /**
+     * One `pct exec … sh -c` that resolves the path, stats it and, for a regular file of at most
+     * `maxBytes`, streams its bytes (`content` is null for larger or non-regular files); the size read
+     * must equal the stat size.
+     */
+    readonly pctReadState: (
+      vmid: number,
+      path: string,
+      options: { readonly maxBytes: number }
+    ) => Effect.Effect<PctFileState, PctFilesError>
     /** SFTP upload, `pct push` to a hidden sibling, `mv -f`, `sha256sum`; fails `WriteVerificationFailed` on a hash mismatch. */
     readonly pctWrite: (
       vmid: number,

@@ -71,6 +71,11 @@ export declare namespace NodeShell {
       argv: ReadonlyArray<string>,
       options?: Omit<ExecOptions, "onBackstop" | "maxOutputBytes">
     ) => Effect.Effect<string, NodeShellError | CommandFailed>
+    /** Raw stdout bytes of a command that must exit 0 (binary-safe); over `maxBytes` is `CommandFailed "output too large"`. */
+    readonly outputBytes: (
+      argv: ReadonlyArray<string>,
+      options: Omit<ExecOptions, "onBackstop" | "maxOutputBytes"> & { readonly maxBytes: number }
+    ) => Effect.Effect<Uint8Array, NodeShellError | CommandFailed>
     /** A fresh 0600 node temp file (`mktemp -p MCP_NODE_TEMP_DIR mcp.XXXXXXXX`), removed when the scope closes. */
     readonly tempFile: Effect.Effect<string, NodeShellError | CommandFailed, Scope.Scope>
     /** Replaces a node file's content over SFTP (binary-safe; 120 s limit). */

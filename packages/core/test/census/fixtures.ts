@@ -200,6 +200,7 @@ export const shellLayer = (fake: FakeShell): Layer.Layer<NodeShell> => {
   return Layer.succeed(NodeShell, {
     exec,
     execScript: () => unsupported,
+    outputBytes: () => unsupported,
     output: (argv) =>
       Effect.flatMap(exec(argv), (r) =>
         r.exitCode === 0 ? Effect.succeed(r.stdout) : Effect.fail(new CommandFailed({ command: argv.join(" "), exitCode: r.exitCode, stderr: r.stderr }))

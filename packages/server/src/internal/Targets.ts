@@ -12,6 +12,7 @@ import {
   GuestNotRunning,
   NotARegularFile,
   ParentDirectoryMissing,
+  PathRejected,
   TierRequired,
   type ToolError
 } from "@homelab-mcp/core/Errors"
@@ -99,12 +100,19 @@ export const openPct = (
       return yield* options.forWrite ? new ParentDirectoryMissing({ path: canonical }) : new FileNotFound({ path: canonical })
     }
     const resolvedPath = yield* FilePaths.recheck(canonical, resolvedOpt.value, "guest", limits)
+    // One round trip: re-resolve, stat and stream the bytes (up to MCP_WRITE_MAX_BYTES; a larger previous
+    // file is copied with pct pull). A path whose link changed since it was opened is refused.
     const readCurrent = Effect.gen(function* () {
-      const stat = yield* files.pctStat(vmid, resolvedPath)
-      if (Option.isNone(stat)) return absent
-      if (stat.value.type !== "file") return yield* new NotARegularFile({ path: resolvedPath, fileType: stat.value.fileType })
-      const meta = { mode: stat.value.mode, uid: stat.value.uid, gid: stat.value.gid }
-      const bytes = stat.value.size === 0 ? new Uint8Array(0) : yield* files.pctRead(vmid, resolvedPath, { expectedSize: stat.value.size })
+      const state = yield* files.pctReadState(vmid, resolvedPath, { maxBytes: limits.writeMaxBytes })
+      if (Option.isNone(state.resolved)) return yield* new ParentDirectoryMissing({ path: resolvedPath })
+      if (state.resolved.value !== resolvedPath) {
+        return yield* new PathRejected({ path: canonical, reason: "it resolves elsewhere than when the call started (a link changed meanwhile); retry", resolved: state.resolved.value })
+      }
+      if (Option.isNone(state.file)) return absent
+      const { stat, content } = state.file.value
+      if (stat.type !== "file") return yield* new NotARegularFile({ path: resolvedPath, fileType: stat.fileType })
+      const meta = { mode: stat.mode, uid: stat.uid, gid: stat.gid }
+      const bytes = content ?? (yield* files.pctRead(vmid, resolvedPath, { expectedSize: stat.size }))
       return withMeta(bytes, meta)
     })
     return {
