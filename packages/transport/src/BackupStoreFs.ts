@@ -449,6 +449,9 @@ export const makeWith = (
       return records.filter((r) => r.descriptor === descriptor).sort(Record.newestFirst)
     }
 
+    // checkCapacity and store see the same request object: decide (hash, gzip, delta) once for both.
+    const decided = new WeakMap<StoreRequest, { readonly reanchor: boolean; readonly decision: Policy.BackupDecision }>()
+
     /** The decision, record and plan for one request against the current state (no writes). */
     const prepare = (state: State, request: StoreRequest, nowMs: number): Prepared => {
       const descriptor = request.target.descriptor
@@ -457,7 +460,11 @@ export const makeWith = (
       const own = state.records.filter((r) => r.descriptor === descriptor).sort(Record.newestFirst)
       const newest = own[0]
       const reanchor = newest !== undefined && newest.afterSha256 !== prevSha
-      const decision = Policy.selectBackupKind({ previous, next: request.next, reanchor, settings })
+      const memo = decided.get(request)
+      const decision = memo !== undefined && memo.reanchor === reanchor
+        ? memo.decision
+        : Policy.selectBackupKind({ previous, next: request.next, reanchor, settings })
+      decided.set(request, { reanchor, decision })
       const payload = decision.kind === "full" || decision.kind === "rdiff" ? decision.payload : null
       const existingSize = payload === null ? undefined : state.blobSizes.get(payload.sha256)
       const maxCreated = state.records.reduce((m, r) => (r.createdAt > m ? r.createdAt : m), "")
