@@ -166,7 +166,7 @@ export const make = (options: { readonly node: string }) =>
       if (rest.length !== stat.size) {
         return yield* new CommandFailed({ command: what, exitCode: 0, stderr: `read ${rest.length} bytes of ${stat.size} (the file changed while it was read)` })
       }
-      return { resolved: Option.some(resolved), file: Option.some({ stat, content: new Uint8Array(rest) }) }
+      return { resolved: Option.some(resolved), file: Option.some({ stat, content: new Uint8Array(rest.buffer, rest.byteOffset, rest.byteLength) }) }
     })
 
     const pctWrite = Effect.fn("GuestFiles.pctWrite")(function*(

@@ -18,7 +18,7 @@ import {
 } from "@homelab-mcp/core/Errors"
 import * as Target from "@homelab-mcp/core/backup/Target"
 import type { Previous } from "@homelab-mcp/core/backup/WritePlan"
-import { GuestFiles } from "@homelab-mcp/core/capabilities/GuestFiles"
+import { GuestFiles, type PctFileState } from "@homelab-mcp/core/capabilities/GuestFiles"
 import type { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
 import { Limits } from "../Limits.js"
@@ -51,6 +51,8 @@ export interface TargetIo {
   readonly restoreLimitBytes?: number
   /** The file's state, read once: a typed absent, or bytes plus mode and owner where known. */
   readonly readCurrent: Effect.Effect<Previous & { readonly meta: FileMeta | null }, ToolError>
+  /** The state read while opening (`prefetch`), valid for the caller to use when nothing wrote the target since. */
+  readonly prefetched: (Previous & { readonly meta: FileMeta | null }) | null
   /** Replaces the content (temp + rename for containers, in place through the agent); returns the hash read back. */
   readonly write: (content: Uint8Array, meta: FileMeta | null) => Effect.Effect<{ readonly sha256: string }, ToolError>
   /** Deletes the file (reverting a create). */
@@ -80,6 +82,8 @@ const absent = { exists: false as const, meta: null }
 export interface OpenOptions {
   /** For writes: a missing parent directory is `ParentDirectoryMissing` instead of `FileNotFound`. */
   readonly forWrite: boolean
+  /** Read the file's state while resolving (one round trip); the write pipeline uses it when nothing changed since. */
+  readonly prefetch?: boolean
 }
 
 /** Opens `pct:<vmid>:<path>`: the container must exist, be an LXC and run; the path is resolved with `readlink -f`. */
@@ -95,11 +99,28 @@ export const openPct = (
     const guest = yield* Guests.resolveGuest(vmid, { type: "lxc", useTool: "the qm_* file tools" })
     const status = yield* Guests.currentStatus(guest)
     if (status !== "running") return yield* new GuestNotRunning({ vmid, status })
-    const resolvedOpt = yield* files.pctResolve(vmid, canonical)
-    if (Option.isNone(resolvedOpt)) {
-      return yield* options.forWrite ? new ParentDirectoryMissing({ path: canonical }) : new FileNotFound({ path: canonical })
+    const fileState = (state: PctFileState, at: string) =>
+      Effect.gen(function* () {
+        if (Option.isNone(state.file)) return absent
+        const { stat, content } = state.file.value
+        if (stat.type !== "file") return yield* new NotARegularFile({ path: at, fileType: stat.fileType })
+        const meta = { mode: stat.mode, uid: stat.uid, gid: stat.gid }
+        const bytes = content ?? (yield* files.pctRead(vmid, at, { expectedSize: stat.size }))
+        return withMeta(bytes, meta)
+      })
+    const missingParent = options.forWrite ? new ParentDirectoryMissing({ path: canonical }) : new FileNotFound({ path: canonical })
+    let resolvedPath: string
+    let prefetched: (Previous & { readonly meta: FileMeta | null }) | null = null
+    if (options.prefetch === true) {
+      const state = yield* files.pctReadState(vmid, canonical, { maxBytes: limits.writeMaxBytes })
+      if (Option.isNone(state.resolved)) return yield* missingParent
+      resolvedPath = yield* FilePaths.recheck(canonical, state.resolved.value, "guest", limits)
+      prefetched = yield* fileState(state, resolvedPath)
+    } else {
+      const resolvedOpt = yield* files.pctResolve(vmid, canonical)
+      if (Option.isNone(resolvedOpt)) return yield* missingParent
+      resolvedPath = yield* FilePaths.recheck(canonical, resolvedOpt.value, "guest", limits)
     }
-    const resolvedPath = yield* FilePaths.recheck(canonical, resolvedOpt.value, "guest", limits)
     // One round trip: re-resolve, stat and stream the bytes (up to MCP_WRITE_MAX_BYTES; a larger previous
     // file is copied with pct pull). A path whose link changed since it was opened is refused.
     const readCurrent = Effect.gen(function* () {
@@ -108,12 +129,7 @@ export const openPct = (
       if (state.resolved.value !== resolvedPath) {
         return yield* new PathRejected({ path: canonical, reason: "it resolves elsewhere than when the call started (a link changed meanwhile); retry", resolved: state.resolved.value })
       }
-      if (Option.isNone(state.file)) return absent
-      const { stat, content } = state.file.value
-      if (stat.type !== "file") return yield* new NotARegularFile({ path: resolvedPath, fileType: stat.fileType })
-      const meta = { mode: stat.mode, uid: stat.uid, gid: stat.gid }
-      const bytes = content ?? (yield* files.pctRead(vmid, resolvedPath, { expectedSize: stat.size }))
-      return withMeta(bytes, meta)
+      return yield* fileState(state, resolvedPath)
     })
     return {
       target: Target.pct(vmid, resolvedPath),
@@ -122,6 +138,7 @@ export const openPct = (
       path: canonical,
       resolvedPath,
       readCurrent,
+      prefetched,
       write: (content, meta) =>
         files.pctWrite(vmid, resolvedPath, content, meta ?? {
           mode: limits.containerNewFileMode,
@@ -171,6 +188,7 @@ export const openQm = (
       resolvedPath: canonical,
       restoreLimitBytes: Math.min(QM_WRITE_LIMIT, limits.qmWriteMaxBytes),
       readCurrent,
+      prefetched: null,
       write: (content) => files.qmWrite(vmid, canonical, content),
       remove: files.qmRemove(vmid, canonical),
       newFileMeta: null

@@ -6,6 +6,7 @@
  * up does not happen; a failed write removes its version, an unknown outcome marks it uncertain.
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ContentTooLarge, InvalidInput, WriteVerificationFailed, type ToolError } from "@homelab-mcp/core/Errors"
 import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
@@ -121,11 +122,14 @@ export const run = (
     const store = yield* BackupStore
     const limits = yield* Limits
     const descriptor = io.target.descriptor
+    const newestAtOpen = yield* store.newest(descriptor)
     return yield* store.withTargetLock(
       descriptor,
       Effect.gen(function* () {
-        const current = yield* io.readCurrent
         const newest = yield* store.newest(descriptor)
+        // The state read while opening is the state now unless a write of this server came in between.
+        const sameNewest = Option.getOrNull(Option.map(newest, (r) => r.versionId)) === Option.getOrNull(Option.map(newestAtOpen, (r) => r.versionId))
+        const current = io.prefetched !== null && sameNewest ? io.prefetched : yield* io.readCurrent
         const plan = WritePlan.plan({
           previous: current,
           next: content,

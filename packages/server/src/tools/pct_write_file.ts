@@ -32,7 +32,7 @@ export const pct_write_file = Tool.make(
       const limits = yield* Limits
       const content = yield* WritePipeline.decodeContent(input.content, input.encoding)
       yield* WritePipeline.checkSize(content, limits.writeMaxBytes)
-      const io = yield* Targets.openPct(input.vmid, input.path, { forWrite: true })
+      const io = yield* Targets.openPct(input.vmid, input.path, { forWrite: true, prefetch: true })
       return yield* WritePipeline.run("pct_write_file", io, content, input)
     })
 )
