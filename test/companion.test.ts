@@ -198,6 +198,14 @@ describe("container files", () => {
     expect(sshArgv().slice(before).filter((a) => a.includes("pct push"))).toEqual([])
   })
 
+  it("host targets (no vmid) need root for diff and revert; listing them reads only the store", async () => {
+    const d = errorOf(await s.call("diff_config", { path: "/etc/hosts" }))
+    expect(d).toMatchObject({ code: "TierRequired" })
+    expect(d.hint).toMatch(/MCP_HOST_ROOT_ENABLED/)
+    expect(errorOf(await s.call("revert_file", { path: "/etc/hosts" })).code).toBe("TierRequired")
+    expect(okOf(await s.call("list_backups", { path: "/etc/hosts" }))).toMatchObject({ target: "host:/etc/hosts", currentVerified: false, total: 0 })
+  })
+
   it("bad base64 is InvalidInput naming content", async () => {
     const e = errorOf(await s.call("pct_write_file", { vmid: 100, path: "/tmp/x", content: "%%%", encoding: "base64" }))
     expect(e).toMatchObject({ code: "InvalidInput" })

@@ -12,6 +12,17 @@ import { propertyFor } from "./Validator.js"
 
 const versionOf = (lab: LabState) => PROFILE_VERSION[lab.profile]
 
+/** The usage fields `/nodes` and `/cluster/resources` report for the node, in Proxmox's order. */
+const nodeMetrics = (lab: LabState, st: ReturnType<LabState["nodeStatus"]>) => ({
+  cpu: st.cpu,
+  maxcpu: lab.node.threads,
+  mem: st.memUsed,
+  maxmem: lab.node.memTotal,
+  disk: st.rootfsUsed,
+  maxdisk: lab.node.rootfsTotal,
+  uptime: st.uptime
+})
+
 const principalOf = (ctx: HandlerContext): Principal =>
   ctx.caller.tokenid !== undefined ? { userid: ctx.caller.userid, tokenid: ctx.caller.tokenid } : { userid: ctx.caller.userid }
 
@@ -290,13 +301,7 @@ const nodeHandlers: Record<string, Handler> = {
         {
           node: lab.nodeName,
           status: "online",
-          cpu: st.cpu,
-          maxcpu: lab.node.threads,
-          mem: st.memUsed,
-          maxmem: lab.node.memTotal,
-          disk: st.rootfsUsed,
-          maxdisk: lab.node.rootfsTotal,
-          uptime: st.uptime,
+          ...nodeMetrics(lab, st),
           level: "",
           ssl_fingerprint: fp,
           id: `node/${lab.nodeName}`,
@@ -426,13 +431,7 @@ const nodeHandlers: Record<string, Handler> = {
           type: "node",
           node: lab.nodeName,
           status: "online",
-          cpu: st.cpu,
-          maxcpu: lab.node.threads,
-          mem: st.memUsed,
-          maxmem: lab.node.memTotal,
-          disk: st.rootfsUsed,
-          maxdisk: lab.node.rootfsTotal,
-          uptime: st.uptime,
+          ...nodeMetrics(lab, st),
           level: "",
           "cgroup-mode": 2
         })

@@ -4,7 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { ToolError } from "@homelab-mcp/core/Errors"
+import { TierRequired, type ToolError } from "@homelab-mcp/core/Errors"
 import * as Target from "@homelab-mcp/core/backup/Target"
 import type { LiveState, Previous } from "@homelab-mcp/core/capabilities/BackupStore"
 import type { GuestFiles } from "@homelab-mcp/core/capabilities/GuestFiles"
@@ -17,6 +17,12 @@ import * as Targets from "./Targets.js"
 
 /** The optional `vmid` of the backup tools: absent means a host file. */
 export const OptionalVmid = Schema.optional(Guests.Vmid.annotations({ description: "The guest; omit for a host file (host targets need root)" }))
+
+/** Host targets (no `vmid`) of `diff_config` and `revert_file` need root: `TierRequired` below it. */
+export const requireGuest = (vmid: number | undefined, what: string): Effect.Effect<number, TierRequired, ServerInfo> =>
+  vmid !== undefined
+    ? Effect.succeed(vmid)
+    : Effect.flatMap(ServerInfo, (info) => Effect.fail(new TierRequired({ required: "root", active: info.tier, what: `${what} of a host file (no vmid)` })))
 
 /** The live state of a target, for listing: the file read once, or why it could not be read. */
 export interface Located {

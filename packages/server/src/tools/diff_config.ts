@@ -4,11 +4,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { NoBackups, TierRequired, VersionNotFound } from "@homelab-mcp/core/Errors"
+import { NoBackups, VersionNotFound } from "@homelab-mcp/core/Errors"
 import * as Tool from "@homelab-mcp/core/Tool"
 import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
 import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
-import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
 import * as Backups from "../internal/Backups.js"
 import * as FilePaths from "../internal/FilePaths.js"
 import * as WritePipeline from "../internal/WritePipeline.js"
@@ -56,12 +55,9 @@ export const diff_config = Tool.make(
   },
   (input) =>
     Effect.gen(function* () {
-      if (input.vmid === undefined) {
-        const info = yield* ServerInfo
-        return yield* new TierRequired({ required: "root", active: info.tier, what: "diff_config of a host file (no vmid)" })
-      }
+      const vmid = yield* Backups.requireGuest(input.vmid, "diff_config")
       const store = yield* BackupStore
-      const located = yield* Backups.locate(input.vmid, input.path)
+      const located = yield* Backups.locate(vmid, input.path)
       const descriptor = located.target.descriptor
       const views = yield* store.list(descriptor, located.live)
       if (views.length === 0) return yield* new NoBackups({ target: descriptor })

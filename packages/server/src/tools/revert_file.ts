@@ -5,11 +5,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { NotRevertible, TierRequired, WriteVerificationFailed } from "@homelab-mcp/core/Errors"
+import { NotRevertible, WriteVerificationFailed } from "@homelab-mcp/core/Errors"
 import * as Tool from "@homelab-mcp/core/Tool"
 import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
 import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
-import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
 import { Limits } from "../Limits.js"
 import { RollbackBreaker } from "../RollbackBreaker.js"
 import * as Backups from "../internal/Backups.js"
@@ -73,16 +72,13 @@ export const revert_file = Tool.make(
   },
   (input) =>
     Effect.gen(function* () {
-      if (input.vmid === undefined) {
-        const info = yield* ServerInfo
-        return yield* new TierRequired({ required: "root", active: info.tier, what: "revert_file of a host file (no vmid)" })
-      }
+      const vmid = yield* Backups.requireGuest(input.vmid, "revert_file")
       const store = yield* BackupStore
       const limits = yield* Limits
       const breaker = yield* RollbackBreaker
-      const io = yield* Targets.openForBackups(input.vmid, input.path, "revert_file")
+      const io = yield* Targets.openForBackups(vmid, input.path, "revert_file")
       const descriptor = io.target.descriptor
-      const op0 = yield* Guests.beginOp("revert_file", input.vmid)
+      const op0 = yield* Guests.beginOp("revert_file", vmid)
       const op1 = {
         ...op0,
         base: {
