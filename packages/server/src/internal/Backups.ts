@@ -18,6 +18,15 @@ import * as Targets from "./Targets.js"
 /** The optional `vmid` of the backup tools: absent means a host file. */
 export const OptionalVmid = Schema.optional(Guests.Vmid.annotations({ description: "The guest; omit for a host file (host targets need root)" }))
 
+/** The target and version parameters of `diff_config` and `revert_file`. */
+export const VersionTargetFields = {
+  path: FilePaths.PathParam,
+  vmid: OptionalVmid,
+  versionId: Schema.optional(
+    Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)).annotations({ description: "A version from list_backups; default: the newest revertible one" })
+  )
+} as const
+
 /** Host targets (no `vmid`) of `diff_config` and `revert_file` need root: `TierRequired` below it. */
 export const requireGuest = (vmid: number | undefined, what: string): Effect.Effect<number, TierRequired, ServerInfo> =>
   vmid !== undefined

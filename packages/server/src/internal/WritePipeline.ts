@@ -41,6 +41,16 @@ export const Input = Schema.Struct({
   })
 })
 
+/** The diff fields every write, revert and preview result carries (backups-audit.md §4). */
+export const DiffOutputFields = {
+  diff: Schema.NullOr(Schema.String),
+  diffTruncated: Schema.Boolean,
+  diffOmitted: Schema.optional(Schema.String),
+  addedLines: Schema.Int,
+  removedLines: Schema.Int,
+  binary: Schema.Boolean
+} as const
+
 /** The write result (tools.md §1 "Write result") or, with `dryRun:true`, the dryRun shape. */
 export const Output = Schema.Struct({
   dryRun: Schema.Boolean,
@@ -51,12 +61,7 @@ export const Output = Schema.Struct({
   unchanged: Schema.Boolean,
   isLargeChange: Schema.Boolean,
   largeChangeReasons: Schema.Array(Schema.String),
-  diff: Schema.NullOr(Schema.String),
-  diffTruncated: Schema.Boolean,
-  diffOmitted: Schema.optional(Schema.String),
-  addedLines: Schema.Int,
-  removedLines: Schema.Int,
-  binary: Schema.Boolean,
+  ...DiffOutputFields,
   // write result only
   bytes: Schema.optional(Schema.Int),
   prevSha256: Schema.optional(Schema.NullOr(Schema.String)),
@@ -207,7 +212,7 @@ export const run = (
           confirmFields = { confirmGated: true, confirmVia: via }
         }
         const opGated = { ...op, base: { ...op.base, ...confirmFields, isRevertible: plan.wouldBeRevertible } }
-        const request = { target: io.target, previous: current, next: content, tool, opId: op.opId }
+        const request = { target: io.target, previous: current, next: content, tool, opId: op.opId, decision: plan.decision }
         yield* store.checkCapacity(request).pipe(
           Effect.catchTag("BackupStoreFull", (e) => Guests.refuse(opGated, e))
         )

@@ -9,14 +9,11 @@ import * as Tool from "@homelab-mcp/core/Tool"
 import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
 import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
 import * as Backups from "../internal/Backups.js"
-import * as FilePaths from "../internal/FilePaths.js"
 import * as WritePipeline from "../internal/WritePipeline.js"
 
 /** Input of `diff_config`. */
 export const Input = Schema.Struct({
-  path: FilePaths.PathParam,
-  vmid: Backups.OptionalVmid,
-  versionId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))),
+  ...Backups.VersionTargetFields,
   contextLines: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 20)), { default: () => 3 }),
   maxLines: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 2000)), { default: () => 200 })
 })
@@ -33,12 +30,7 @@ export const Output = Schema.Struct({
   currentSha256: Schema.NullOr(Schema.String),
   restoredSha256: Schema.NullOr(Schema.String),
   restoresAbsence: Schema.Boolean,
-  binary: Schema.Boolean,
-  diff: Schema.NullOr(Schema.String),
-  diffTruncated: Schema.Boolean,
-  diffOmitted: Schema.optional(Schema.String),
-  addedLines: Schema.Int,
-  removedLines: Schema.Int
+  ...WritePipeline.DiffOutputFields
 })
 
 /** Diffs the current content against a version's before-state. */

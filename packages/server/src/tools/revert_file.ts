@@ -12,16 +12,13 @@ import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
 import { Limits } from "../Limits.js"
 import { RollbackBreaker } from "../RollbackBreaker.js"
 import * as Backups from "../internal/Backups.js"
-import * as FilePaths from "../internal/FilePaths.js"
 import * as WritePipeline from "../internal/WritePipeline.js"
 import * as Guests from "../internal/Guests.js"
 import * as Targets from "../internal/Targets.js"
 
 /** Input of `revert_file`. */
 export const Input = Schema.Struct({
-  path: FilePaths.PathParam,
-  vmid: Backups.OptionalVmid,
-  versionId: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))),
+  ...Backups.VersionTargetFields,
   dryRun: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   confirm: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
     description: "Needed for /etc/pve host targets; must reflect the user's agreement, not the model's"
@@ -46,12 +43,7 @@ export const Output = Schema.Struct({
   currentSha256: Schema.NullOr(Schema.String),
   restoredSha256: Schema.NullOr(Schema.String),
   restoresAbsence: Schema.Boolean,
-  binary: Schema.Boolean,
-  diff: Schema.NullOr(Schema.String),
-  diffTruncated: Schema.Boolean,
-  diffOmitted: Schema.optional(Schema.String),
-  addedLines: Schema.Int,
-  removedLines: Schema.Int,
+  ...WritePipeline.DiffOutputFields,
   changedOutOfBand: Schema.Boolean,
   historyCommitted: Schema.Boolean,
   opId: Schema.NullOr(Schema.String),
