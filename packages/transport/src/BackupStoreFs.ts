@@ -461,9 +461,15 @@ export const makeWith = (
       const newest = own[0]
       const reanchor = newest !== undefined && newest.afterSha256 !== prevSha
       const memo = decided.get(request)
-      const decision = memo !== undefined && memo.reanchor === reanchor
-        ? memo.decision
-        : Policy.selectBackupKind({ previous, next: request.next, reanchor, settings })
+      // selectBackupKind's `reanchored` always equals its `reanchor` input, so a decision made for the same
+      // bytes with the same verdict is exactly what deciding again would give.
+      const given = request.decision !== undefined && request.decision !== null && request.decision.reanchored === reanchor
+        ? request.decision
+        : undefined
+      const decision = given ??
+        (memo !== undefined && memo.reanchor === reanchor
+          ? memo.decision
+          : Policy.selectBackupKind({ previous, next: request.next, reanchor, settings }))
       decided.set(request, { reanchor, decision })
       const payload = decision.kind === "full" || decision.kind === "rdiff" ? decision.payload : null
       const existingSize = payload === null ? undefined : state.blobSizes.get(payload.sha256)

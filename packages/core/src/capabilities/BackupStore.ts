@@ -7,7 +7,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import type { BackupSettings } from "../backup/Policy.js"
+import type { BackupDecision, BackupSettings } from "../backup/Policy.js"
 import type { BackupKind, VersionRecord } from "../backup/Record.js"
 import type { LiveState, Restored } from "../backup/Reconstruct.js"
 import type { Target } from "../backup/Target.js"
@@ -25,6 +25,11 @@ export interface StoreRequest {
   readonly next: Uint8Array | null
   readonly tool: string
   readonly opId: string
+  /**
+   * The decision the caller's write plan already made for exactly these bytes (`WritePlan.plan`); the store
+   * uses it when its own re-anchoring verdict agrees, instead of hashing and compressing again.
+   */
+  readonly decision?: BackupDecision | null
 }
 
 /** What storing did. */
