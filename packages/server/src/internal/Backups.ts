@@ -67,7 +67,7 @@ export const locate = (
     }
     const guest = yield* Guests.resolveGuest(vmid)
     const opened = yield* Effect.either(
-      guest.type === "lxc" ? Targets.openPct(vmid, path, { forWrite: true }) : Targets.openQm(vmid, path)
+      guest.type === "lxc" ? Targets.openPct(vmid, path, { forWrite: true, guest }) : Targets.openQm(vmid, path, { guest })
     )
     if (opened._tag === "Left") {
       const e = opened.left

@@ -84,6 +84,8 @@ export interface OpenOptions {
   readonly forWrite: boolean
   /** Read the file's state while resolving (one round trip); the write pipeline uses it when nothing changed since. */
   readonly prefetch?: boolean
+  /** The guest, when the caller already resolved it through the lists (no second lookup). */
+  readonly guest?: Guests.Guest
 }
 
 /** Opens `pct:<vmid>:<path>`: the container must exist, be an LXC and run; the path is resolved with `readlink -f`. */
@@ -96,7 +98,7 @@ export const openPct = (
     const limits = yield* Limits
     const files = yield* GuestFiles
     const canonical = yield* FilePaths.check(path, "guest", limits)
-    const guest = yield* Guests.resolveGuest(vmid, { type: "lxc", useTool: "the qm_* file tools" })
+    const guest = options.guest ?? (yield* Guests.resolveGuest(vmid, { type: "lxc", useTool: "the qm_* file tools" }))
     const status = yield* Guests.currentStatus(guest)
     if (status !== "running") return yield* new GuestNotRunning({ vmid, status })
     const fileState = (state: PctFileState, at: string) =>
@@ -153,13 +155,14 @@ export const openPct = (
 /** Opens `qm:<vmid>:<path>`: the VM must exist and run; VM paths are used as given (a documented limit). */
 export const openQm = (
   vmid: number,
-  path: string
+  path: string,
+  options: { readonly guest?: Guests.Guest } = {}
 ): Effect.Effect<TargetIo, ToolError, PveApi | GuestFiles | Limits> =>
   Effect.gen(function* () {
     const limits = yield* Limits
     const files = yield* GuestFiles
     const canonical = yield* FilePaths.check(path, "guest", limits)
-    const guest = yield* Guests.resolveGuest(vmid, { type: "qemu", useTool: "the pct_* file tools" })
+    const guest = options.guest ?? (yield* Guests.resolveGuest(vmid, { type: "qemu", useTool: "the pct_* file tools" }))
     const status = yield* Guests.currentStatus(guest)
     if (status !== "running") return yield* new GuestNotRunning({ vmid, status })
     const readCurrent = Effect.gen(function* () {
@@ -210,5 +213,5 @@ export const openForBackups = (
       return yield* new TierRequired({ required: "root", active: info.tier, what: `${what} of a host file (no vmid)` })
     }
     const guest = yield* Guests.resolveGuest(vmid)
-    return guest.type === "lxc" ? yield* openPct(vmid, path, { forWrite: true }) : yield* openQm(vmid, path)
+    return guest.type === "lxc" ? yield* openPct(vmid, path, { forWrite: true, guest }) : yield* openQm(vmid, path, { guest })
   })
