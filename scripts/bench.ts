@@ -101,15 +101,7 @@ const coldStart = async () => {
 // ---------------------------------------------------------------------------------------------------
 
 interface CensusDoc {
-  readonly vms?: { readonly items?: ReadonlyArray<{ status: string; agent?: { configured: boolean } }> } | ReadonlyArray<{ status: string; agent?: { configured: boolean } }>
   readonly errors: ReadonlyArray<unknown>
-}
-
-const vmsOf = (doc: CensusDoc) => {
-  const v = doc.vms as unknown
-  if (Array.isArray(v)) return v as ReadonlyArray<{ status: string; agent?: { configured: boolean } }>
-  if (v !== null && typeof v === "object" && Array.isArray((v as { items?: unknown }).items)) return (v as { items: ReadonlyArray<{ status: string; agent?: { configured: boolean } }> }).items
-  return []
 }
 
 const census = async () => {
@@ -135,20 +127,22 @@ const census = async () => {
         await client.callTool({ name: "describe_homelab", arguments: args }) // warm-up (TLS session, JIT)
         const times: Array<number> = []
         let requests = 0
+        let pings = 0
         let doc: CensusDoc | undefined
         for (let i = 0; i < 3; i++) {
-          const before = sandbox.handle.control.events().filter((e) => e.kind === "api").length
+          const before = sandbox.handle.control.events().at(-1)?.seq ?? 0
           const t0 = performance.now()
           const r = await client.callTool({ name: "describe_homelab", arguments: args })
           times.push(performance.now() - t0)
-          requests = sandbox.handle.control.events().filter((e) => e.kind === "api").length - before
+          const calls = sandbox.handle.control.events().filter((e) => e.seq > before && e.kind === "api")
+          requests = calls.length
+          pings = calls.filter((e) => e.path?.endsWith("/agent/ping") === true).length
           if (r.isError === true) throw new Error(`describe_homelab failed: ${JSON.stringify(r.structuredContent)}`)
           doc = r.structuredContent as unknown as CensusDoc
         }
-        // Dependent chain: summary = the independent section GETs (1 round); status = list -> config,
-        // plus -> agent ping when a running VM has the agent configured.
-        const pings = vmsOf(doc!).some((v) => v.status === "running" && v.agent?.configured === true)
-        const chain = depth === "summary" ? 1 : pings ? 3 : 2
+        // Dependent chain, read off the requests the call made: summary = the independent section GETs
+        // (1 round); status = list -> config, plus -> agent ping when the call pinged a running VM's agent.
+        const chain = depth === "summary" ? 1 : pings > 0 ? 3 : 2
         const wall = ColdStart.median(times)
         const floor = chain * LATENCY_MS
         rows.push({
@@ -186,9 +180,12 @@ const writeFile = async () => {
   }
 }
 
+// BENCH_ONLY=census (or cold, write; comma-separated) runs a subset; the default runs all three.
+const ONLY = new Set((process.env["BENCH_ONLY"] ?? "cold,census,write").split(",").map((s) => s.trim()))
+
 const main = async () => {
   process.stderr.write(`bench: cold start (${RUNS} interleaved runs each)…\n`)
-  const cold = await coldStart()
+  const cold = ONLY.has("cold") ? await coldStart() : []
   process.stdout.write(
     "\nCold start: spawn -> initialize -> tools/list (median of " + RUNS + ")\n" +
       table([
@@ -198,7 +195,7 @@ const main = async () => {
       "\n"
   )
   process.stderr.write(`bench: describe_homelab with ${LATENCY_MS} ms per API request…\n`)
-  const censusRows = await census()
+  const censusRows = ONLY.has("census") ? await census() : []
   process.stdout.write(
     `\ndescribe_homelab, ${LATENCY_MS} ms injected per API request (median of 3; API concurrency bound ${API_CONCURRENCY})\n` +
       table([
@@ -208,7 +205,7 @@ const main = async () => {
       "\n"
   )
   process.stderr.write("bench: pct_write_file beside the bare transfer…\n")
-  const writes = await writeFile()
+  const writes = ONLY.has("write") ? await writeFile() : { rows: [], peakRssAboveIdleBytes: null, peakRssRatio: null }
   process.stdout.write(
     "\npct_write_file on the sandbox beside the bare transfer (GuestFiles.pctWrite of the same bytes), median of 3\n" +
       table([

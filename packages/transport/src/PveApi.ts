@@ -127,11 +127,14 @@ interface Resolved {
 }
 
 const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
+  const overallMs = r.timeoutMs * OVERALL_DEADLINE_FACTOR
+  /** One attempt, limited by the request timeout or what is left of the call's overall deadline. */
   const once = <A, I>(
     method: Method,
     path: string,
     schema: Schema.Schema<A, I>,
-    params: Params | undefined
+    params: Params | undefined,
+    deadline: number
   ): Effect.Effect<A, ApiError | NotSent> => {
     const encoded = PveUrl.encodeParams(params)
     const hasBody = method === "POST" || method === "PUT"
@@ -143,32 +146,45 @@ const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
       })
     )
     if (hasBody) request = HttpClientRequest.bodyText(request, encoded, "application/x-www-form-urlencoded")
-    return r.client.execute(request).pipe(
-      Effect.catchTag("RequestError", (e) => Effect.fail(classifyRequestError(e))),
-      Effect.catchTag("ResponseError", (e) => Effect.fail(new ApiUnreachable({ reason: `bad response: ${e.message}` }))),
-      Effect.flatMap((response) =>
-        response.text.pipe(
-          Effect.mapError((e) => new ApiUnreachable({ reason: `the connection broke while reading the response (${e.message})` })),
-          Effect.flatMap((text) => interpret(response, text, path, schema, nodeRef.node))
-        )
-      ),
-      Effect.timeoutFail({ duration: Duration.millis(r.timeoutMs), onTimeout: () => new ApiTimeout({ path, timeoutMs: r.timeoutMs }) })
-    )
+    return Effect.suspend(() => {
+      const left = deadline - Date.now()
+      const [limitMs, limit] = left < r.timeoutMs ? [Math.max(0, left), overallMs] : [r.timeoutMs, r.timeoutMs]
+      return r.client.execute(request).pipe(
+        Effect.catchTag("RequestError", (e) => Effect.fail(classifyRequestError(e))),
+        Effect.catchTag("ResponseError", (e) => Effect.fail(new ApiUnreachable({ reason: `bad response: ${e.message}` }))),
+        Effect.flatMap((response) =>
+          response.text.pipe(
+            Effect.mapError((e) => new ApiUnreachable({ reason: `the connection broke while reading the response (${e.message})` })),
+            Effect.flatMap((text) => interpret(response, text, path, schema, nodeRef.node))
+          )
+        ),
+        Effect.timeoutFail({ duration: Duration.millis(limitMs), onTimeout: () => new ApiTimeout({ path, timeoutMs: limit }) })
+      )
+    })
   }
 
+  // One timer per attempt: each attempt gets the request timeout, cut to what is left of the overall
+  // deadline (3 x the request timeout), and the retry driver is only built once an attempt has failed.
   const request = <A, I>(method: Method, path: string, schema: Schema.Schema<A, I>, params?: Params): Effect.Effect<A, ApiError> =>
-    once(method, path, schema, params).pipe(
-      Effect.retry({
-        schedule: retrySchedule(r.retries),
-        while: (e) => e._tag === "NotSent" || (method === "GET" && isTransient(e))
-      }),
-      Effect.catchTag("NotSent", (e) => Effect.fail(e.error)),
-      Effect.timeoutFail({
-        duration: Duration.millis(r.timeoutMs * OVERALL_DEADLINE_FACTOR),
-        onTimeout: () => new ApiTimeout({ path, timeoutMs: r.timeoutMs * OVERALL_DEADLINE_FACTOR })
-      }),
-      Effect.withSpan("PveApi.request", { attributes: { method, path } })
-    )
+    Effect.suspend(() => {
+      const deadline = Date.now() + overallMs
+      const attempt = once(method, path, schema, params, deadline)
+      const retryable = (e: ApiError | NotSent) => e._tag === "NotSent" || (method === "GET" && isTransient(e))
+      const expired = (e: ApiError | NotSent) => e._tag === "ApiTimeout" && e.timeoutMs === overallMs
+      return attempt.pipe(
+        Effect.catchIf(
+          (e) => retryable(e) && !expired(e) && r.retries > 0,
+          (first) => {
+            // replays the failure already seen, so the schedule's first delay comes before the first retry
+            let replayed = false
+            const again = Effect.suspend(() => (replayed ? attempt : ((replayed = true), Effect.fail(first))))
+            return again.pipe(Effect.retry({ schedule: retrySchedule(r.retries), while: (e) => retryable(e) && !expired(e) && deadline > Date.now() }))
+          }
+        ),
+        Effect.catchTag("NotSent", (e) => Effect.fail(e.error)),
+        Effect.withSpan("PveApi.request", { attributes: { method, path }, captureStackTrace: false })
+      )
+    })
   return request
 }
 

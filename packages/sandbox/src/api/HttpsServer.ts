@@ -190,7 +190,8 @@ export const startHttps = (
       })
     })
 
-    const server = net.createServer((raw) => {
+    // noDelay as pveproxy and Node's own http server do: small responses are not held back by Nagle
+    const server = net.createServer({ noDelay: true }, (raw) => {
       sockets.add(raw)
       raw.on("close", () => sockets.delete(raw))
       raw.on("error", () => raw.destroy())
