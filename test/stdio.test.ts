@@ -7,6 +7,7 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Mcp, Toolkits } from "@homelab-mcp/server"
 import { BIN, connect, errorOf, okOf, run, type BinSession } from "./support/Bin.js"
 import * as SandboxScope from "./support/SandboxScope.js"
@@ -223,6 +224,22 @@ describe("failures reach the model as typed errors", () => {
       const e = errorOf(await operate.call(tool.name, { notAParameter: true }))
       expect(e.code, tool.name).toBe("InvalidInput")
       expect(e.message, tool.name).toContain('"notAParameter"')
+    }
+  })
+
+  it("a message over the stdio cap is answered with an error naming its size, and the session goes on", async () => {
+    const s = await connect({ ...sandbox.handle.env("observe"), MCP_WRITE_MAX_BYTES: "1024" })
+    try {
+      const pad = "x".repeat(17 * 1024 * 1024)
+      const refused = await s.client
+        .request({ method: "tools/call", params: { name: "pct_list", arguments: { pad } } }, CallToolResultSchema)
+        .then(() => "answered", (e: Error) => e.message)
+      expect(refused).toMatch(/A message of 1\d{7} bytes exceeds this server's 16777216-byte limit/)
+      const list = await s.call("pct_list")
+      expect(list.isError).not.toBe(true)
+      expect(s.stderr()).toMatch(/exceeds this server's 16777216-byte limit/)
+    } finally {
+      await s.close()
     }
   })
 

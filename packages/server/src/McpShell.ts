@@ -29,15 +29,21 @@ export interface Identity {
   readonly tier: Tier
 }
 
-/** A new SDK server announcing the tools capability (the list never changes in a process's life). */
-export const createServer = (identity: Identity): Server =>
-  new Server(
+/** A new SDK server announcing the tools capability (the list never changes in a process's life); protocol errors go to stderr. */
+export const createServer = (identity: Identity): Server => {
+  const server = new Server(
     { name: identity.name, version: identity.version, title: `homelab-mcp (${identity.tier})` },
     {
       capabilities: { tools: { listChanged: false } },
       instructions: `homelab-mcp at tier ${identity.tier}: tools to inspect${identity.tier === "observe" ? "" : " and operate"} one Proxmox VE node. Gated operations need the user's agreement (confirm must reflect the user's agreement, not the model's).`
     }
   )
+  // protocol and transport trouble (discarded or malformed messages) is the operator's to see, on stderr
+  server.onerror = (error) => {
+    process.stderr.write(`homelab-mcp: mcp: ${error.message.split("\n")[0]}\n`)
+  }
+  return server
+}
 
 /** Installs the two tool handlers. */
 export const install = (

@@ -7,11 +7,11 @@
  * unset, no root flag); anything else goes through the full path, which validates before serving.
  */
 import { readFileSync } from "node:fs"
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import type { Tool as McpToolDescriptor } from "@modelcontextprotocol/sdk/types.js"
 import type { Tier } from "@homelab-mcp/core/Tier"
 import { version } from "../BuildInfo.js"
 import * as McpShell from "../McpShell.js"
+import { StdioTransport } from "../StdioTransport.js"
 
 /** The tier the fast path may serve, or undefined when the full path must decide. */
 export const quickTier = (env: NodeJS.ProcessEnv): Tier | undefined => {
@@ -58,7 +58,7 @@ export const fastServe = async (descriptorsUrl: URL): Promise<number | undefined
     },
     async (request, extra) => (await (await startEngine()).ready)(request, extra)
   )
-  await server.connect(new StdioServerTransport())
+  await server.connect(new StdioTransport())
   // Hosts that never list still get the runtime promptly.
   const timer = setTimeout(startEngine, 1000)
   // On stdin's end the configuration is still validated (a bad one exits 1 with its line); signals stop at once.

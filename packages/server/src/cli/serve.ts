@@ -3,7 +3,6 @@
  * stderr and serves MCP over stdio until stdin closes or SIGINT/SIGTERM, releasing every resource.
  * With `--sandbox` an in-process sandbox node is started first and the server is pointed at it.
  */
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -18,6 +17,7 @@ import { gitSha, version } from "../BuildInfo.js"
 import * as Mcp from "../Mcp.js"
 import * as Settings from "../Settings.js"
 import * as Tiers from "../tiers.js"
+import { StdioTransport } from "../StdioTransport.js"
 
 /** Options of `serve`. */
 export interface ServeOptions {
@@ -71,7 +71,7 @@ export const program = (provider?: ConfigProvider.ConfigProvider): Effect.Effect
         : `homelab-mcp: ${served.toolCount} tools; at ${served.tier} the credential could do anything and this server chooses not to (tripwires, not a sandbox).`
     )
     for (const note of served.notes) yield* stderr(`homelab-mcp: note: ${note}`)
-    yield* Mcp.connect(served.server, new StdioServerTransport())
+    yield* Mcp.connect(served.server, new StdioTransport())
     yield* stdinClosed
   }).pipe(
     Effect.provide(Layer.mergeAll(StderrLogger, Logger.minimumLogLevel(LogLevel.fromLiteral(logLevelFromEnv())))),
