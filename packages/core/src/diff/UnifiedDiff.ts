@@ -5,7 +5,7 @@
  * `maxLines` ending in `… N more diff lines`. Pure.
  */
 import { structuredPatch } from "diff"
-import { hasNul } from "../backup/Hash.js"
+import { equalBytes, hasNul } from "../backup/Hash.js"
 
 /** Diff options; every field has the documented default. */
 export interface Options {
@@ -61,6 +61,16 @@ const countLines = (text: string) => {
   return text.endsWith("\n") ? n : n + 1
 }
 
+/** Lines of a byte buffer, counted without decoding: `\n` bytes, plus one for an unterminated last line. */
+export const countByteLines = (bytes: Uint8Array): number => {
+  let n = 0
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a) n++
+  return bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a ? n + 1 : n
+}
+
+const OMITTED: DiffResult = { diff: null, diffTruncated: false, diffOmitted: TOO_LARGE, binary: false, addedLines: 0, removedLines: 0 }
+const IDENTICAL: DiffResult = { diff: null, diffTruncated: false, binary: false, addedLines: 0, removedLines: 0 }
+
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
 
 /** UTF-8 when both sides are valid UTF-8, else latin1 for both (byte-exact, so no change is hidden). */
@@ -82,6 +92,10 @@ export const make = (before: Uint8Array | null, after: Uint8Array | null, option
   if (hasNul(a) || hasNul(b)) {
     return { diff: null, diffTruncated: false, binary: true, addedLines: 0, removedLines: 0 }
   }
+  // identical or too long on a side: answered from the bytes, before two decoded copies exist
+  if (equalBytes(a, b)) return IDENTICAL
+  const maxSideLines = options.maxSideLines ?? 20000
+  if (countByteLines(a) > maxSideLines || countByteLines(b) > maxSideLines) return OMITTED
   const [oldText, newText] = decodePair(a, b)
   return makeText(oldText, newText, options)
 }
@@ -93,15 +107,8 @@ export const makeText = (oldText: string, newText: string, options: Options = {}
   const context = Math.max(0, Math.floor(options.contextLines ?? 3))
   const maxLines = Math.max(1, Math.floor(options.maxLines ?? 200))
   const maxSideLines = options.maxSideLines ?? 20000
-  const omitted: DiffResult = {
-    diff: null,
-    diffTruncated: false,
-    diffOmitted: TOO_LARGE,
-    binary: false,
-    addedLines: 0,
-    removedLines: 0
-  }
-  if (oldText === newText) return { diff: null, diffTruncated: false, binary: false, addedLines: 0, removedLines: 0 }
+  const omitted = OMITTED
+  if (oldText === newText) return IDENTICAL
   if (countLines(oldText) > maxSideLines || countLines(newText) > maxSideLines) return omitted
   const maxEditLength = options.maxEditLength ?? 5000
   if (lineEditLowerBound(oldText.split("\n"), newText.split("\n")) > maxEditLength) return omitted

@@ -3,6 +3,7 @@
  * for dryRun, results and the audit record. It never gates a write by itself.
  */
 import { diffArrays } from "diff"
+import { countByteLines } from "../diff/UnifiedDiff.js"
 
 /** Why a write counts as large. */
 export type LargeChangeReason = "new-file" | "size" | "shrink" | "churn" | "emptied"
@@ -37,29 +38,87 @@ export const splitLines = (bytes: Uint8Array): Array<string> => {
   return lines
 }
 
-/** Number of previous lines that did not survive into the new content (removed or modified). */
-export const changedLines = (beforeAll: ReadonlyArray<string>, afterAll: ReadonlyArray<string>): number => {
+/** Where each line of a byte buffer starts and ends (the end excludes the `\n`); no strings are made. */
+interface LineTable {
+  readonly bytes: Uint8Array
+  readonly starts: Int32Array
+  readonly ends: Int32Array
+}
+
+const lineTable = (bytes: Uint8Array): LineTable => {
+  const n = countByteLines(bytes)
+  const starts = new Int32Array(n)
+  const ends = new Int32Array(n)
+  let line = 0
   let start = 0
-  while (start < beforeAll.length && start < afterAll.length && beforeAll[start] === afterAll[start]) start++
-  let endB = beforeAll.length
-  let endA = afterAll.length
-  while (endB > start && endA > start && beforeAll[endB - 1] === afterAll[endA - 1]) {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0x0a) {
+      starts[line] = start
+      ends[line++] = i
+      start = i + 1
+    }
+  }
+  if (line < n) {
+    starts[line] = start
+    ends[line] = bytes.length
+  }
+  return { bytes, starts, ends }
+}
+
+const sameLine = (a: LineTable, i: number, b: LineTable, j: number): boolean => {
+  const len = a.ends[i]! - a.starts[i]!
+  if (len !== b.ends[j]! - b.starts[j]!) return false
+  for (let k = 0, x = a.starts[i]!, y = b.starts[j]!; k < len; k++) if (a.bytes[x + k] !== b.bytes[y + k]) return false
+  return true
+}
+
+/** A 53-bit hash of one line (two FNV-1a variants), so pooled counting needs no line strings. */
+const lineHash = (t: LineTable, i: number): number => {
+  let h1 = 0x811c9dc5
+  let h2 = 0x01000193
+  for (let k = t.starts[i]!; k < t.ends[i]!; k++) {
+    const c = t.bytes[k]!
+    h1 = Math.imul(h1 ^ c, 0x01000193)
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15)
+  }
+  return (h1 >>> 0) * 0x200000 + (h2 >>> 11)
+}
+
+/** The lines `[from, to)` of a table as latin1 strings (byte-exact). */
+const linesOf = (t: LineTable, from: number, to: number): Array<string> =>
+  Array.from({ length: Math.max(0, to - from) }, (_, k) => decoder.decode(t.bytes.subarray(t.starts[from + k]!, t.ends[from + k]!)))
+
+/**
+ * Number of previous lines that did not survive into the new content (removed or modified): common
+ * prefix and suffix first, then an LCS when both middles are small, else an order-insensitive count
+ * over line hashes, so a multi-MiB rewrite costs two small typed arrays instead of a string per line.
+ */
+export const changedLines = (beforeBytes: Uint8Array, afterBytes: Uint8Array): number => {
+  const b = lineTable(beforeBytes)
+  const a = lineTable(afterBytes)
+  let start = 0
+  while (start < b.starts.length && start < a.starts.length && sameLine(b, start, a, start)) start++
+  let endB = b.starts.length
+  let endA = a.starts.length
+  while (endB > start && endA > start && sameLine(b, endB - 1, a, endA - 1)) {
     endB--
     endA--
   }
-  const before = beforeAll.slice(start, endB)
-  const after = afterAll.slice(start, endA)
-  if (before.length === 0) return 0
-  if (before.length <= DIFF_LINE_LIMIT && after.length <= DIFF_LINE_LIMIT) {
-    const parts = diffArrays(before, after)
+  if (endB === start) return 0
+  if (endB - start <= DIFF_LINE_LIMIT && endA - start <= DIFF_LINE_LIMIT) {
+    const parts = diffArrays(linesOf(b, start, endB), linesOf(a, start, endA))
     return parts.reduce((n, p) => (p.removed ? n + p.value.length : n), 0)
   }
-  const pool = new Map<string, number>()
-  for (const l of after) pool.set(l, (pool.get(l) ?? 0) + 1)
+  const pool = new Map<number, number>()
+  for (let j = start; j < endA; j++) {
+    const h = lineHash(a, j)
+    pool.set(h, (pool.get(h) ?? 0) + 1)
+  }
   let changed = 0
-  for (const l of before) {
-    const left = pool.get(l) ?? 0
-    if (left > 0) pool.set(l, left - 1)
+  for (let i = start; i < endB; i++) {
+    const h = lineHash(b, i)
+    const left = pool.get(h) ?? 0
+    if (left > 0) pool.set(h, left - 1)
     else changed++
   }
   return changed
@@ -81,10 +140,10 @@ export const largeChange = (input: {
   }
   if (before.length > limit || after.length > limit) reasons.push("size")
   if (before.length >= SHRINK_MIN_BYTES && after.length < before.length * 0.5) reasons.push("shrink")
-  const beforeLines = splitLines(before)
-  if (beforeLines.length >= CHURN_MIN_LINES) {
-    const changed = changedLines(beforeLines, splitLines(after))
-    if (changed * 2 >= beforeLines.length) reasons.push("churn")
+  const beforeLines = countByteLines(before)
+  if (beforeLines >= CHURN_MIN_LINES) {
+    const changed = changedLines(before, after)
+    if (changed * 2 >= beforeLines) reasons.push("churn")
   }
   if (before.length > 0 && after.length === 0) reasons.push("emptied")
   return { isLargeChange: reasons.length > 0, reasons }

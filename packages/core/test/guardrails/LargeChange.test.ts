@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
+import { diffArrays } from "diff"
 import { changedLines, DEFAULT_LARGE_FILE_BYTES, largeChange, splitLines } from "@homelab-mcp/core/guardrails/LargeChange"
 
 const enc = (s: string) => new TextEncoder().encode(s)
@@ -60,15 +61,34 @@ describe("largeChange (§4)", () => {
     expect(splitLines(enc(""))).toEqual([])
     expect(splitLines(enc("a\nb"))).toEqual(["a", "b"])
     expect(splitLines(enc("a\nb\n"))).toEqual(["a", "b"])
-    expect(changedLines(["a", "b", "c"], ["a", "x", "c"])).toBe(1)
-    expect(changedLines(["a", "b"], ["a", "b", "c"])).toBe(0)
+    expect(changedLines(enc("a\nb\nc"), enc("a\nx\nc"))).toBe(1)
+    expect(changedLines(enc("a\nb"), enc("a\nb\nc"))).toBe(0)
+    expect(changedLines(enc("a\nb\n"), enc("a\nb"))).toBe(0)
+    expect(changedLines(enc("a\r\nb\n"), enc("a\nb\n"))).toBe(1)
     const big = Array.from({ length: 3000 }, (_, i) => `l${i}`)
     const moved = [...big.slice(1500), ...big.slice(0, 1500)]
-    expect(changedLines(big, moved)).toBe(0) // order-insensitive above the diff bound
-    expect(changedLines(big, big.map((l) => `${l}!`))).toBe(3000)
+    const text = (ls: ReadonlyArray<string>) => enc(ls.join("\n") + "\n")
+    expect(changedLines(text(big), text(moved))).toBe(0) // order-insensitive above the diff bound
+    expect(changedLines(text(big), text(big.map((l) => `${l}!`)))).toBe(3000)
+    expect(changedLines(text(big), text([...big.slice(0, 2000), ...big.slice(2000).map((l) => `${l}?`)]))).toBe(1000)
     const start = Date.now()
     largeChange({ before: enc(lines(5000, "a")), after: enc(lines(5000, "b")) })
     expect(Date.now() - start).toBeLessThan(2000)
+  })
+
+  it("changedLines equals the removed lines of an LCS of the whole line lists when the change is small (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom("a", "b", "c", "", "a\r", "é"), { maxLength: 60 }),
+        fc.array(fc.constantFrom("a", "b", "c", "", "a\r", "é"), { maxLength: 60 }),
+        (before, after) => {
+          const b = enc(before.map((l) => `${l}\n`).join(""))
+          const a = enc(after.map((l) => `${l}\n`).join(""))
+          const reference = diffArrays(splitLines(b), splitLines(a)).reduce((n, p) => (p.removed ? n + p.value.length : n), 0)
+          expect(changedLines(b, a)).toBe(reference)
+        }
+      )
+    )
   })
 
   it("isLargeChange is exactly 'some reason applies' and identical content is never large (property)", () => {
