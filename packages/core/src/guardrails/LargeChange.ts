@@ -109,16 +109,13 @@ export const changedLines = (beforeBytes: Uint8Array, afterBytes: Uint8Array): n
     const parts = diffArrays(linesOf(b, start, endB), linesOf(a, start, endA))
     return parts.reduce((n, p) => (p.removed ? n + p.value.length : n), 0)
   }
-  const pool = new Map<number, number>()
-  for (let j = start; j < endA; j++) {
-    const h = lineHash(a, j)
-    pool.set(h, (pool.get(h) ?? 0) + 1)
-  }
+  // order-insensitive: both middles' line hashes sorted, then merged; what the new side lacks changed
+  const before = Float64Array.from({ length: endB - start }, (_, k) => lineHash(b, start + k)).sort()
+  const after = Float64Array.from({ length: endA - start }, (_, k) => lineHash(a, start + k)).sort()
   let changed = 0
-  for (let i = start; i < endB; i++) {
-    const h = lineHash(b, i)
-    const left = pool.get(h) ?? 0
-    if (left > 0) pool.set(h, left - 1)
+  for (let i = 0, j = 0; i < before.length; i++) {
+    while (j < after.length && after[j]! < before[i]!) j++
+    if (j < after.length && after[j] === before[i]) j++
     else changed++
   }
   return changed

@@ -91,6 +91,29 @@ describe("largeChange (§4)", () => {
     )
   })
 
+  it("above the LCS bound, changedLines counts the previous lines the new side lacks, as multisets (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 700 }), { minLength: 501, maxLength: 900 }),
+        fc.array(fc.integer({ min: 0, max: 700 }), { minLength: 501, maxLength: 900 }),
+        (before, after) => {
+          const pool = new Map<number, number>()
+          for (const x of after) pool.set(x, (pool.get(x) ?? 0) + 1)
+          let lacking = 0
+          for (const x of before) {
+            const n = pool.get(x) ?? 0
+            if (n > 0) pool.set(x, n - 1)
+            else lacking++
+          }
+          // a distinct first and last line keep the common prefix/suffix out of the way
+          const text = (xs: ReadonlyArray<number>, edge: string) => enc(`${edge}\n${xs.map((x) => `line ${x}\n`).join("")}${edge}\n`)
+          expect(changedLines(text(before, "B"), text(after, "A"))).toBe(lacking + 2)
+        }
+      ),
+      { numRuns: 40 }
+    )
+  })
+
   it("isLargeChange is exactly 'some reason applies' and identical content is never large (property)", () => {
     fc.assert(
       fc.property(fc.option(fc.uint8Array({ maxLength: 3000 }), { nil: null }), fc.uint8Array({ maxLength: 3000 }), fc.integer({ min: 1, max: 4096 }), (before, after, limit) => {

@@ -39,12 +39,14 @@ export class CappedBuffer {
     this.total += buf.length
     if (this.headLen < this.headCap) {
       const take = Math.min(this.headCap - this.headLen, buf.length)
-      this.head.push(Buffer.from(buf.subarray(0, take)))
+      // kept as views: ssh2 hands every data event a buffer of its own (one per decrypted packet), so no
+      // copy is needed, and a multi-MiB read holds its bytes once until `whole()` joins them
+      this.head.push(buf.subarray(0, take))
       this.headLen += take
       buf = buf.subarray(take)
     }
     if (buf.length === 0) return
-    this.tail.push(Buffer.from(buf))
+    this.tail.push(buf)
     this.tailLen += buf.length
     while (this.tailLen > this.tailCap && this.tail.length > 0) {
       const first = this.tail[0]!
@@ -66,7 +68,9 @@ export class CappedBuffer {
 
   /** All bytes when nothing was omitted (for exact consumers); `null` otherwise. */
   whole(): Buffer | null {
-    return this.truncated ? null : Buffer.concat([...this.head, ...this.tail])
+    if (this.truncated) return null
+    const parts = [...this.head, ...this.tail]
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.total)
   }
 
   /** The assembled text: whole, or head + `…[truncated, N bytes omitted]…` + tail, decoded as UTF-8 after assembly. */
