@@ -296,7 +296,8 @@ export const make = (options: Options): Effect.Effect<PveApi.Service, ApiError |
       })
       client = NodeHttpClient.makeUndici(agent)
     }
-    client = HttpClient.withTracerPropagation(client, false)
+    // no trace headers to the node, and no per-request client span: `PveApi.request` is the span
+    client = HttpClient.withTracerDisabledWhen(HttpClient.withTracerPropagation(client, false), () => true)
     const nodeRef = { node: options.node ?? "" }
     const request = makeRequester(
       {
