@@ -95,6 +95,17 @@ describe("container files", () => {
     expect(errorOf(await s.call("pct_read_file", { vmid: 100, path: "etc/hosts" })).code).toBe("PathRejected")
   })
 
+  it("a read follows symlinks: the resolved path is reported, and re-checked before any byte is returned", async () => {
+    okOf(await s.call("pct_write_file", { vmid: 100, path: "/tmp/link-target.txt", content: "through the link\n" }))
+    okOf(await s.call("pct_exec", { vmid: 100, command: "ln -sf /tmp/link-target.txt /tmp/a-link && ln -sf /dev/null /tmp/bad-link" }))
+    const viaLink = okOf<{ content: string; path: string; resolvedPath: string }>(await s.call("pct_read_file", { vmid: 100, path: "/tmp/a-link" }))
+    expect(viaLink).toMatchObject({ content: "through the link\n", path: "/tmp/a-link", resolvedPath: "/tmp/link-target.txt" })
+    const refused = errorOf(await s.call("pct_read_file", { vmid: 100, path: "/tmp/bad-link" }))
+    expect(refused.code).toBe("PathRejected")
+    expect(JSON.stringify(refused)).toContain("/dev/null")
+    expect(JSON.stringify(refused)).not.toMatch(/"content"/)
+  })
+
   it("an over-size read is FileTooLarge with a hint to window it; a window reads it", async () => {
     okOf(await s.call("pct_write_file", { vmid: 100, path: "/tmp/big.txt", content: "a".repeat(100_000) }))
     const e = errorOf(await s.call("pct_read_file", { vmid: 100, path: "/tmp/big.txt" }))

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import {
   FileNotFound,
+  FileTooLarge,
   GuestNotRunning,
   NotARegularFile,
   ParentDirectoryMissing,
@@ -88,6 +89,42 @@ export interface OpenOptions {
   readonly guest?: Guests.Guest
 }
 
+/** The container must exist (through the API lists, unless the caller already resolved it), be an LXC and run. */
+const runningLxc = (vmid: number, known: Guests.Guest | undefined) =>
+  Effect.gen(function* () {
+    const guest = known ?? (yield* Guests.resolveGuest(vmid, { type: "lxc", useTool: "the qm_* file tools" }))
+    const status = yield* Guests.currentStatus(guest)
+    if (status !== "running") return yield* new GuestNotRunning({ vmid, status })
+  })
+
+/** A whole container file read in one round trip. */
+export interface WholeRead {
+  readonly path: string
+  readonly resolvedPath: string
+  readonly bytes: Uint8Array
+}
+
+/**
+ * Reads `pct:<vmid>:<path>` whole when it is at most `maxBytes`: validated, the container running, then
+ * one `pct exec` resolves, stats and streams it; the resolved path is re-validated before any byte is
+ * returned. Missing is `FileNotFound`, a directory or device `NotARegularFile`, a bigger file `FileTooLarge`.
+ */
+export const readPct = (vmid: number, path: string, maxBytes: number): Effect.Effect<WholeRead, ToolError, PveApi | GuestFiles | Limits> =>
+  Effect.gen(function* () {
+    const limits = yield* Limits
+    const files = yield* GuestFiles
+    const canonical = yield* FilePaths.check(path, "guest", limits)
+    yield* runningLxc(vmid, undefined)
+    const state = yield* files.pctReadState(vmid, canonical, { maxBytes })
+    if (Option.isNone(state.resolved)) return yield* new FileNotFound({ path: canonical })
+    const resolvedPath = yield* FilePaths.recheck(canonical, state.resolved.value, "guest", limits)
+    if (Option.isNone(state.file)) return yield* new FileNotFound({ path: resolvedPath })
+    const { stat, content } = state.file.value
+    if (stat.type !== "file") return yield* new NotARegularFile({ path: resolvedPath, fileType: stat.fileType })
+    if (content === null) return yield* new FileTooLarge({ path: resolvedPath, bytes: stat.size, limit: maxBytes })
+    return { path: canonical, resolvedPath, bytes: content }
+  })
+
 /** Opens `pct:<vmid>:<path>`: the container must exist, be an LXC and run; the path is resolved with `readlink -f`. */
 export const openPct = (
   vmid: number,
@@ -98,9 +135,7 @@ export const openPct = (
     const limits = yield* Limits
     const files = yield* GuestFiles
     const canonical = yield* FilePaths.check(path, "guest", limits)
-    const guest = options.guest ?? (yield* Guests.resolveGuest(vmid, { type: "lxc", useTool: "the qm_* file tools" }))
-    const status = yield* Guests.currentStatus(guest)
-    if (status !== "running") return yield* new GuestNotRunning({ vmid, status })
+    yield* runningLxc(vmid, options.guest)
     const fileState = (state: PctFileState, at: string) =>
       Effect.gen(function* () {
         if (Option.isNone(state.file)) return absent

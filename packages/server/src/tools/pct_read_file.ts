@@ -1,11 +1,12 @@
 /**
- * `pct_read_file` (tools.md §5): reads a file (or a window of it) inside a running LXC container:
- * `stat` decides existence and size first (a missing file is `FileNotFound`, an empty one `content:""`),
- * then `pct pull` to a node temp file and an SFTP window read.
+ * `pct_read_file` (tools.md §5): reads a file (or a window of it) inside a running LXC container. A whole
+ * file (no window) takes one `pct exec` that resolves, stats and streams it; a window is stat first, then
+ * `pct pull` to a node temp file and an SFTP window read. A missing file is `FileNotFound`, an empty one
+ * `content:""`.
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { FileNotFound, FileTooLarge, NotARegularFile } from "@homelab-mcp/core/Errors"
+import { FileNotFound, NotARegularFile } from "@homelab-mcp/core/Errors"
 import * as Tool from "@homelab-mcp/core/Tool"
 import { GuestFiles } from "@homelab-mcp/core/capabilities/GuestFiles"
 import { Limits } from "../Limits.js"
@@ -35,6 +36,11 @@ export const pct_read_file = Tool.make(
       const limits = yield* Limits
       const files = yield* GuestFiles
       const window = yield* FileRead.windowOf(input, limits)
+      if (!window.windowed) {
+        // the common case, the whole file: resolve, stat and bytes in one round trip
+        const whole = yield* Targets.readPct(input.vmid, input.path, limits.readMaxBytes)
+        return yield* FileRead.render(input, whole, whole.bytes, whole.bytes.length, true, limits.redactionExtraKeys)
+      }
       const io = yield* Targets.openPct(input.vmid, input.path, { forWrite: false })
       const stat = yield* files.pctStat(input.vmid, io.resolvedPath)
       if (Option.isNone(stat)) return yield* new FileNotFound({ path: io.resolvedPath })
@@ -42,9 +48,6 @@ export const pct_read_file = Tool.make(
         return yield* new NotARegularFile({ path: io.resolvedPath, fileType: stat.value.fileType })
       }
       const size = stat.value.size
-      if (!window.windowed && size > limits.readMaxBytes) {
-        return yield* new FileTooLarge({ path: io.resolvedPath, bytes: size, limit: limits.readMaxBytes })
-      }
       const offset = Math.min(input.offset, size)
       const length = Math.min(window.length, size - offset)
       const bytes = length === 0
