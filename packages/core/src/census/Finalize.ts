@@ -42,10 +42,33 @@ export const byteSize = (value: unknown): number => encoder.encode(JSON.stringif
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
-const listNames = ["containers", "vms", "storage", "services", "bridges", "ifaces", "pools", "errors"] as const
-type ListName = (typeof listNames)[number]
+const sectionLists = ["containers", "vms", "storage", "services", "bridges", "ifaces", "pools", "errors"] as const
+const driftKinds = ["containers", "vms", "storage", "network"] as const
+const driftParts = ["added", "removed", "changed"] as const
+type DriftKind = (typeof driftKinds)[number]
+type DriftPart = (typeof driftParts)[number]
+type DriftListName = `drift.${DriftKind}.${DriftPart}`
+type ListName = (typeof sectionLists)[number] | DriftListName | "drift.tailscale"
+
+/** Every list the size cap may shorten: the sections' lists, errors, and drift's (drift is never saved). */
+const listNames: ReadonlyArray<ListName> = [
+  ...sectionLists,
+  ...driftKinds.flatMap((k) => driftParts.map((p): DriftListName => `drift.${k}.${p}`)),
+  "drift.tailscale"
+]
+
+type ComparedDrift = Extract<NonNullable<CensusDocument["drift"]>, { readonly mode: "compared" }>
+
+const comparedDrift = (doc: CensusDocument): ComparedDrift | null => (doc.drift?.mode === "compared" ? doc.drift : null)
 
 const getList = (doc: CensusDocument, name: ListName): ReadonlyArray<unknown> | null => {
+  if (name.startsWith("drift.")) {
+    const drift = comparedDrift(doc)
+    if (drift === null) return null
+    if (name === "drift.tailscale") return drift.tailscale ?? null
+    const [, kind, part] = name.split(".") as [string, DriftKind, DriftPart]
+    return drift[kind]?.[part] ?? null
+  }
   const s = doc.sections
   switch (name) {
     case "containers":
@@ -59,12 +82,18 @@ const getList = (doc: CensusDocument, name: ListName): ReadonlyArray<unknown> | 
       return s.network?.[name] ?? null
     case "pools":
       return s.node?.zpool?.pools ?? null
-    case "errors":
+    default:
       return doc.errors
   }
 }
 
 const setList = (doc: CensusDocument, name: ListName, list: ReadonlyArray<unknown>): CensusDocument => {
+  if (name.startsWith("drift.")) {
+    const drift = comparedDrift(doc)!
+    if (name === "drift.tailscale") return { ...doc, drift: { ...drift, tailscale: list as NonNullable<ComparedDrift["tailscale"]> } }
+    const [, kind, part] = name.split(".") as [string, DriftKind, DriftPart]
+    return { ...doc, drift: { ...drift, [kind]: { ...drift[kind]!, [part]: list } } }
+  }
   const s = { ...doc.sections }
   switch (name) {
     case "containers":
@@ -84,20 +113,21 @@ const setList = (doc: CensusDocument, name: ListName, list: ReadonlyArray<unknow
     case "pools":
       s.node = { ...s.node!, zpool: { ...s.node!.zpool!, pools: list as NonNullable<NonNullable<typeof s.node>["zpool"]>["pools"] } }
       break
-    case "errors":
+    default:
       return { ...doc, errors: list as CensusDocument["errors"] }
   }
   return { ...doc, sections: s }
 }
 
-/** The section a list belongs to (for drift's "truncated on either side"). */
+/** The section a list belongs to (for drift's "truncated on either side"); drift's own lists name `drift.<section>`. */
 const sectionOfList = (name: ListName): string =>
-  name === "bridges" || name === "ifaces" ? "network" : name === "pools" ? "node" : name
+  name.startsWith("drift.") ? name.split(".").slice(0, 2).join(".") : name === "bridges" || name === "ifaces" ? "network" : name === "pools" ? "node" : name
 
 /**
  * Makes the serialized document fit `maxBytes` (with `reserveBytes` kept free, e.g. for the snapshot id):
  * removes guest `config` maps, then Docker rosters (counts kept), then interface lists, then entries
- * from the end of the largest list, re-measuring after each step; one `_response` truncation per step.
+ * from the end of the largest list (drift's lists included), re-measuring after each step; one `_response`
+ * truncation per step, and per list in the last step.
  */
 export const fitResponse = (input: CensusDocument, maxBytes: number, reserveBytes = 0): CensusDocument => {
   const budget = Math.max(0, maxBytes - reserveBytes)
@@ -155,7 +185,10 @@ export const fitResponse = (input: CensusDocument, maxBytes: number, reserveByte
     if (fits()) return withCuts(doc)
   }
 
-  // 4. entries from the end of the largest list, until it fits
+  // 4. entries from the end of the largest list, until it fits: one truncation entry per list, carrying
+  // the running count, and sized before the entries are chosen, so every round frees more than it adds
+  const dropped = new Map<ListName, number>()
+  const slot = new Map<ListName, number>()
   for (;;) {
     let largest: ListName | null = null
     let largestLen = 0
@@ -168,6 +201,17 @@ export const fitResponse = (input: CensusDocument, maxBytes: number, reserveByte
     }
     if (largest === null) return withCuts(doc)
     const list = getList(doc, largest)!
+    const before = dropped.get(largest) ?? 0
+    const cut = (n: number): Truncation => ({
+      section: "_response",
+      reason: `${why}; dropped the last ${n} entries of ${largest}`,
+      omitted: n,
+      target: sectionOfList(largest!)
+    })
+    const at = slot.get(largest) ?? cuts.length
+    slot.set(largest, at)
+    // the entry as it will read after this round (its count can only grow by digits)
+    cuts[at] = cut(before + list.length)
     const excess = byteSize(withCuts(doc)) - budget
     let drop = 0
     let freed = 0
@@ -176,13 +220,9 @@ export const fitResponse = (input: CensusDocument, maxBytes: number, reserveByte
       drop++
     }
     drop = Math.max(1, drop)
+    dropped.set(largest, before + drop)
+    cuts[at] = cut(before + drop)
     doc = setList(doc, largest, list.slice(0, list.length - drop))
-    cuts.push({
-      section: "_response",
-      reason: `${why}; dropped the last ${drop} entries of ${largest}`,
-      omitted: drop,
-      target: sectionOfList(largest)
-    })
     if (fits()) return withCuts(doc)
   }
 }

@@ -5,6 +5,7 @@
  * errors) with the right drift target. Every result is checked against the cap.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as fc from "fast-check"
 import type { CensusDocument, Guest, NodeSection, ServiceItem, StorageItem } from "@homelab-mcp/core/census/Document"
 import * as Finalize from "@homelab-mcp/core/census/Finalize"
 
@@ -61,12 +62,7 @@ const roster = (vmid: number, n: number): ServiceItem => ({
   docker: Array.from({ length: n }, (_, i) => ({ name: `app-${vmid}-${i}`, image: `ghcr.io/example/app-${i}:latest`, status: "Up 3 days (healthy)" }))
 })
 
-/**
- * The step-4 cut for one list, with the common assertions. Entries here are larger than one
- * `_response` truncation entry: with smaller entries step 4 currently adds a truncation entry per round
- * that costs about what the round frees, so it empties the list and still ends over the cap (a known
- * defect, deliberately not pinned here).
- */
+/** The step-4 cut for one list, with the common assertions. */
 const fitAndCheck = (d: CensusDocument, max: number) => {
   const out = Finalize.fitResponse(d, max)
   expect(Finalize.byteSize(out)).toBeLessThanOrEqual(max)
@@ -226,5 +222,71 @@ describe("redactDocument", () => {
     expect(out.redactions).toBe(5)
     expect(out.errors[0]?.error).toHaveLength(500)
     expect(out.errors[0]?.error.endsWith("…")).toBe(true)
+  })
+})
+
+describe("fitResponse: small entries and drift (step 4 converges, the cap holds)", () => {
+  const small = (n: number): ReadonlyArray<Guest> => Array.from({ length: n }, (_, i) => ({ vmid: 1000 + i, name: `gen-${i}`, status: "running" }))
+
+  it("entries smaller than a truncation entry: most of the list stays, one entry counts what was dropped", () => {
+    for (const max of [4096, 8192]) {
+      const d = doc({ sections: { containers: small(200) } })
+      expect(Finalize.byteSize(d)).toBeGreaterThan(max)
+      const out = fitAndCheck(d, max)
+      const kept = out.sections.containers!.length
+      expect(kept).toBeGreaterThan(max === 8192 ? 120 : 40)
+      expect(out.truncations).toEqual([
+        { section: "_response", reason: `response over ${max} bytes; dropped the last ${200 - kept} entries of containers`, omitted: 200 - kept, target: "containers" }
+      ])
+      expect(out.sections.containers).toEqual(small(200).slice(0, kept))
+    }
+  })
+
+  it("drift's lists are cut like the sections' (drift is never saved), so the cap holds and the section survives", () => {
+    const removed = Array.from({ length: 200 }, (_, i) => ({ vmid: 2000 + i, name: `gone-${i}` }))
+    const d = doc({
+      sections: { containers: small(1) },
+      drift: { mode: "compared", comparedTo: "census-x.json", containers: { added: [], removed, changed: [] }, notCompared: [] }
+    })
+    const out = fitAndCheck(d, 4096)
+    expect(out.sections.containers).toEqual(small(1))
+    const drift = out.drift
+    expect(drift?.mode).toBe("compared")
+    const kept = drift?.mode === "compared" ? drift.containers!.removed.length : -1
+    expect(kept).toBeGreaterThan(0)
+    expect(out.truncations).toEqual([
+      { section: "_response", reason: `response over 4096 bytes; dropped the last ${200 - kept} entries of drift.containers.removed`, omitted: 200 - kept, target: "drift.containers" }
+    ])
+  })
+})
+
+describe("fitResponse (property)", () => {
+  it("the cap holds, every list keeps a prefix, and the truncation entries count exactly what each list lost", () => {
+    const guests = fc.array(fc.record({ vmid: fc.integer({ min: 100, max: 999999 }), name: fc.string({ maxLength: 40 }), status: fc.constantFrom("running", "stopped") }), { maxLength: 300 })
+    const names = fc.array(fc.string({ maxLength: 60 }), { maxLength: 200 })
+    fc.assert(
+      fc.property(guests, guests, names, fc.integer({ min: 4096, max: 40_000 }), (containers, vms, gone, max) => {
+        const removed = gone.map((name, i) => ({ vmid: i + 100, name }))
+        const d = doc({
+          sections: { containers, vms },
+          drift: { mode: "compared", comparedTo: "census-x.json", vms: { added: [], removed, changed: [] }, notCompared: [] }
+        })
+        const out = Finalize.fitResponse(d, max)
+        expect(Finalize.byteSize(out)).toBeLessThanOrEqual(max)
+        const lost = (target: string, list: string) =>
+          out.truncations.filter((t) => t.target === target && t.reason.endsWith(` of ${list}`)).reduce((n, t) => n + t.omitted, 0)
+        const keptC = out.sections.containers ?? []
+        const keptV = out.sections.vms ?? []
+        const keptR = out.drift?.mode === "compared" ? out.drift.vms!.removed : []
+        expect(keptC).toEqual(containers.slice(0, keptC.length))
+        expect(keptV).toEqual(vms.slice(0, keptV.length))
+        expect(keptR).toEqual(removed.slice(0, keptR.length))
+        expect(lost("containers", "containers")).toBe(containers.length - keptC.length)
+        expect(lost("vms", "vms")).toBe(vms.length - keptV.length)
+        expect(lost("drift.vms", "drift.vms.removed")).toBe(removed.length - keptR.length)
+        expect(out.truncated).toBe(out.truncations.length > 0)
+      }),
+      { numRuns: 60 }
+    )
   })
 })
