@@ -11,10 +11,30 @@ const diskBuses = ["scsi", "virtio", "sata", "ide"] as const
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" ? String(v) : undefined)
 
-/** The volume part of a disk/mount property (`local-lvm:vm-101-disk-0,size=8G` → `local-lvm:vm-101-disk-0`). */
-const volumeOf = (value: string): string => {
-  const first = value.split(",")[0] ?? ""
-  return first.startsWith("volume=") ? first.slice("volume=".length) : first.includes("=") ? "" : first
+/**
+ * One property of a PVE property string (`a,b=c,…`): `key`'s value, or with `isDefault` the key-less
+ * part PVE assigns to the format's default key (wherever it stands); `undefined` when absent.
+ */
+const propertyOf = (value: string, key: string, isDefault: boolean): string | undefined => {
+  for (const part of value.split(",")) {
+    const eq = part.indexOf("=")
+    if (eq === -1) {
+      if (isDefault && part !== "") return part
+    } else if (part.slice(0, eq) === key) return part.slice(eq + 1)
+  }
+  return undefined
+}
+
+/**
+ * The volume of a disk/mount property: the default key (`local-lvm:vm-101-disk-0,size=8G`), or
+ * `volume=` (LXC) or `file=` (QEMU) written out anywhere in the string; `""` when there is none.
+ */
+const volumeOf = (value: string): string => propertyOf(value, "volume", true) ?? propertyOf(value, "file", false) ?? ""
+
+/** Host USB passthrough: a device or port in `host` (the default key), unless it is `spice`, or a `mapping`. */
+const hostUsb = (value: string): boolean => {
+  const host = propertyOf(value, "host", true)
+  return (host !== undefined && host !== "spice") || propertyOf(value, "mapping", false) !== undefined
 }
 
 /** The storage id of a volume (`local-lvm:vm-101-disk-0` → `local-lvm`); `null` for a host path. */
@@ -59,8 +79,7 @@ export const snapshotCapable = (
     const value = str(config[key]) ?? ""
     if (numericSuffix(key, "dev") !== null) reasons.push(`device passthrough (${key}: ${volumeOf(value) || value})`)
     else if (numericSuffix(key, "hostpci") !== null) reasons.push(`PCI passthrough (${key})`)
-    else if (numericSuffix(key, "usb") !== null && /(^|,)host=/.test(value) && !/(^|,)host=spice/.test(value))
-      reasons.push(`host USB passthrough (${key})`)
+    else if (numericSuffix(key, "usb") !== null && hostUsb(value)) reasons.push(`host USB passthrough (${key})`)
     else if (numericSuffix(key, "mp") !== null && volumeOf(value).startsWith("/"))
       reasons.push(`host bind mount (${key}: ${volumeOf(value)})`)
   }

@@ -125,3 +125,28 @@ describe("label and agentConfigured", () => {
     expect(SnapshotCapable.agentConfigured({ agent: "fstrim_cloned_disks=1,1" })).toBe(false)
   })
 })
+
+describe("snapshotCapable: property strings in any order (PVE's default keys)", () => {
+  it("the volume may come after other options, as volume= (LXC) or file= (QEMU)", () => {
+    expect(SnapshotCapable.snapshotCapable({ mp0: "mp=/data,volume=/tank/data", rootfs: "tank:subvol-101-disk-0" }, types)).toEqual({
+      capable: false,
+      reason: "host bind mount (mp0: /tank/data)"
+    })
+    expect(SnapshotCapable.snapshotCapable({ rootfs: "size=8G,volume=local:101/vm-101-disk-0.raw" }, types)).toEqual({
+      capable: false,
+      reason: "root disk rootfs on dir storage local"
+    })
+    expect(SnapshotCapable.snapshotCapable({ scsi0: "file=local:100/vm-100-disk-0.qcow2,size=8G" }, types)).toEqual({
+      capable: false,
+      reason: "root disk scsi0 on dir storage local"
+    })
+    expect(SnapshotCapable.snapshotCapable({ scsi0: "size=32G,file=local-lvm:vm-100-disk-0" }, types)).toEqual({ capable: true })
+  })
+
+  it("usbN: a bare device or port is host (the default key), and so is a resource mapping; spice is not", () => {
+    expect(SnapshotCapable.snapshotCapable({ usb0: "1234:5678,usb3=1" }, types)).toEqual({ capable: false, reason: "host USB passthrough (usb0)" })
+    expect(SnapshotCapable.snapshotCapable({ usb0: "mapping=coral-tpu" }, types)).toEqual({ capable: false, reason: "host USB passthrough (usb0)" })
+    expect(SnapshotCapable.snapshotCapable({ usb0: "spice,usb3=1" }, types)).toEqual({ capable: true })
+    expect(SnapshotCapable.snapshotCapable({ usb0: "usb3=1" }, types)).toEqual({ capable: true })
+  })
+})
