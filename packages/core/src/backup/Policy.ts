@@ -72,6 +72,13 @@ export type BackupDecision =
     readonly base: string
   }
 
+/**
+ * A lower bound of any delta's gzip: its two SHA-256 hex hashes carry 64 bytes of entropy, and gzip adds an
+ * 18-byte frame. A delta is kept only when its gzip is at most half the full copy's, so a previous file
+ * whose full gzip is under twice this never gets one.
+ */
+export const MIN_DELTA_GZ_BYTES = 64 + 18
+
 /** Decides what to store for one operation; never an empty blob for a missing file. */
 export const selectBackupKind = (input: BackupInput): BackupDecision => {
   const { previous, next, reanchor, settings } = input
@@ -88,6 +95,8 @@ export const selectBackupKind = (input: BackupInput): BackupDecision => {
   }
   const full = fullPayload(previous)
   if (binary || reanchor || next === null) return { kind: "full", binary, reanchored: reanchor, payload: full }
+  // no delta can beat half of a tiny full copy: skip splitting a possibly large next content into lines
+  if (full.gz.length < 2 * MIN_DELTA_GZ_BYTES) return { kind: "full", binary, reanchored: false, payload: full }
   // a delta inserting more than half of the previous lines cannot be at most half its compressed size
   const delta = Rdiff.make(next, previous, { maxInsertedFraction: 0.5 })
   if (Option.isSome(delta)) {
