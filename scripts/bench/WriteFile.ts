@@ -31,6 +31,8 @@ export interface Result {
   readonly peakRssAboveIdleBytes: number | null
   /** The three measured peaks (bytes above the RSS just before each write). */
   readonly peakRssSamplesBytes: ReadonlyArray<number>
+  /** The peak of the first 4 MiB write of a fresh server (its heap not yet grown by earlier writes). */
+  readonly freshPeakRssAboveIdleBytes: number | null
   readonly peakRssRatio: number | null
 }
 
@@ -116,10 +118,27 @@ export const run = async (handle: Sandbox.SandboxHandle, rounds = 3): Promise<Re
       }
     }
     const peakRssAboveIdleBytes = peaks.length === 3 ? median(peaks) : null
+    // the same in a fresh server whose heap has not yet grown (one small write first: SSH and layers up)
+    let freshPeakRssAboveIdleBytes: number | null = null
+    const fresh = await connect({ ...handle.env("companion"), MCP_WRITE_MAX_BYTES: String(8 * 1024 * 1024) })
+    try {
+      const freshPid = fresh.pid
+      const warm = await fresh.call("pct_write_file", { vmid: 100, path: "/root/bench-fresh", content: "warm\n" })
+      if (warm.isError !== true && freshPid !== null && process.platform === "linux") {
+        const idle = status(freshPid, "VmRSS")
+        writeFileSync(`/proc/${freshPid}/clear_refs`, "5")
+        const r = await fresh.call("pct_write_file", { vmid: 100, path: "/root/bench-fresh", content: text(4 * 1024 * 1024, 7) })
+        const peak = status(freshPid, "VmHWM")
+        if (r.isError !== true && idle !== null && peak !== null) freshPeakRssAboveIdleBytes = Math.max(0, peak - idle)
+      }
+    } finally {
+      await fresh.close()
+    }
     return {
       rows,
       peakRssAboveIdleBytes,
       peakRssSamplesBytes: peaks,
+      freshPeakRssAboveIdleBytes,
       peakRssRatio: peakRssAboveIdleBytes === null ? null : Math.round((peakRssAboveIdleBytes / (4 * 1024 * 1024)) * 100) / 100
     }
   } finally {
