@@ -1,6 +1,7 @@
 /**
  * Whether a guest can be snapshotted, decided from its config (census-health.md §1.2): passthrough
- * (`devN`, `hostpciN`, host `usbN`, raw `lxc.cgroup*.devices.*`, `lxc.mount.entry` with `/dev/`), an
+ * (`devN`, `hostpciN`, host `usbN`, a VM disk that is a host block device, raw `lxc.cgroup*.devices.*`,
+ * `lxc.mount.entry` with `/dev/`), an
  * `mpN` binding an absolute host path, a root disk on `dir` storage, or a template. Pure.
  */
 import type { GuestConfig } from "./Pve.js"
@@ -82,6 +83,8 @@ export const snapshotCapable = (
     else if (numericSuffix(key, "usb") !== null && hostUsb(value)) reasons.push(`host USB passthrough (${key})`)
     else if (numericSuffix(key, "mp") !== null && volumeOf(value).startsWith("/"))
       reasons.push(`host bind mount (${key}: ${volumeOf(value)})`)
+    else if (diskBuses.some((bus) => numericSuffix(key, bus) !== null) && volumeOf(value).startsWith("/dev/"))
+      reasons.push(`disk passthrough (${key}: ${volumeOf(value)})`)
   }
   const raw = config["lxc"]
   if (Array.isArray(raw)) {

@@ -100,10 +100,10 @@ describe("rootDiskKey and the dir-storage rule", () => {
   })
 
   it("a root disk that is a host path or has no storage prefix never produces a dir-storage reason", () => {
-    // The mp0 reason must stand alone: the block-device root disk is not mistaken for storage "/dev/…"
+    // the block-device root disk is disk passthrough, never mistaken for a storage named "/dev/…"
     expect(SnapshotCapable.snapshotCapable({ scsi0: "/dev/disk/by-id/ata-DISK1,size=100G", mp0: "/tank/x,mp=/x" }, types)).toEqual({
       capable: false,
-      reason: "host bind mount (mp0: /tank/x)"
+      reason: "host bind mount (mp0: /tank/x); disk passthrough (scsi0: /dev/disk/by-id/ata-DISK1)"
     })
     expect(SnapshotCapable.snapshotCapable({ scsi0: "vm-100-disk-0,size=8G", hostpci0: "0000:02:00.0" }, types).reason).toBe("PCI passthrough (hostpci0)")
   })
@@ -148,5 +148,16 @@ describe("snapshotCapable: property strings in any order (PVE's default keys)", 
     expect(SnapshotCapable.snapshotCapable({ usb0: "mapping=coral-tpu" }, types)).toEqual({ capable: false, reason: "host USB passthrough (usb0)" })
     expect(SnapshotCapable.snapshotCapable({ usb0: "spice,usb3=1" }, types)).toEqual({ capable: true })
     expect(SnapshotCapable.snapshotCapable({ usb0: "usb3=1" }, types)).toEqual({ capable: true })
+  })
+})
+
+describe("snapshotCapable: VM disks that are host block devices", () => {
+  it("a scsi/virtio/sata/ide disk given as /dev/… is disk passthrough, root or not; a storage volume is not", () => {
+    expect(SnapshotCapable.snapshotCapable({ scsi0: "local-lvm:vm-100-disk-0,size=32G", scsi1: "/dev/disk/by-id/ata-WDC_WD40,backup=0" }, types)).toEqual({
+      capable: false,
+      reason: "disk passthrough (scsi1: /dev/disk/by-id/ata-WDC_WD40)"
+    })
+    expect(SnapshotCapable.snapshotCapable({ virtio0: "file=/dev/sdb" }, types)).toEqual({ capable: false, reason: "disk passthrough (virtio0: /dev/sdb)" })
+    expect(SnapshotCapable.snapshotCapable({ sata0: "tank:vm-100-disk-1" }, types)).toEqual({ capable: true })
   })
 })
