@@ -187,8 +187,7 @@ export const fitResponse = (input: CensusDocument, maxBytes: number, reserveByte
 
   // 4. entries from the end of the largest list, until it fits: one truncation entry per list, carrying
   // the running count, and sized before the entries are chosen, so every round frees more than it adds
-  const dropped = new Map<ListName, number>()
-  const slot = new Map<ListName, number>()
+  const slot = new Map<ListName, number>() // where each list's entry sits in `cuts`
   for (;;) {
     let largest: ListName | null = null
     let largestLen = 0
@@ -201,14 +200,15 @@ export const fitResponse = (input: CensusDocument, maxBytes: number, reserveByte
     }
     if (largest === null) return withCuts(doc)
     const list = getList(doc, largest)!
-    const before = dropped.get(largest) ?? 0
+    const known = slot.get(largest)
+    const before = known === undefined ? 0 : cuts[known]!.omitted
     const cut = (n: number): Truncation => ({
       section: "_response",
       reason: `${why}; dropped the last ${n} entries of ${largest}`,
       omitted: n,
       target: sectionOfList(largest!)
     })
-    const at = slot.get(largest) ?? cuts.length
+    const at = known ?? cuts.length
     slot.set(largest, at)
     // the entry as it will read after this round (its count can only grow by digits)
     cuts[at] = cut(before + list.length)
@@ -220,7 +220,6 @@ export const fitResponse = (input: CensusDocument, maxBytes: number, reserveByte
       drop++
     }
     drop = Math.max(1, drop)
-    dropped.set(largest, before + drop)
     cuts[at] = cut(before + drop)
     doc = setList(doc, largest, list.slice(0, list.length - drop))
     if (fits()) return withCuts(doc)
