@@ -107,17 +107,16 @@ export const makeText = (oldText: string, newText: string, options: Options = {}
   const context = Math.max(0, Math.floor(options.contextLines ?? 3))
   const maxLines = Math.max(1, Math.floor(options.maxLines ?? 200))
   const maxSideLines = options.maxSideLines ?? 20000
-  const omitted = OMITTED
   if (oldText === newText) return IDENTICAL
-  if (countLines(oldText) > maxSideLines || countLines(newText) > maxSideLines) return omitted
+  if (countLines(oldText) > maxSideLines || countLines(newText) > maxSideLines) return OMITTED
   const maxEditLength = options.maxEditLength ?? 5000
-  if (lineEditLowerBound(oldText.split("\n"), newText.split("\n")) > maxEditLength) return omitted
+  if (lineEditLowerBound(oldText.split("\n"), newText.split("\n")) > maxEditLength) return OMITTED
   const patch = structuredPatch(oldLabel, newLabel, oldText, newText, undefined, undefined, {
     context,
     maxEditLength,
     timeout: MYERS_TIMEOUT_MS
   })
-  if (patch === undefined) return omitted
+  if (patch === undefined) return OMITTED
   const lines: Array<string> = [`--- ${oldLabel}`, `+++ ${newLabel}`]
   let added = 0
   let removed = 0
