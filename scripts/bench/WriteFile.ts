@@ -64,6 +64,22 @@ const status = (pid: number, key: string): number | null => {
   }
 }
 
+/**
+ * The peak RSS of `pid` above its RSS just before `write` (VmHWM reset through clear_refs); null when the
+ * counters cannot be read or reset, or the write did not succeed.
+ */
+const peakAboveIdle = async (pid: number, write: () => Promise<boolean>): Promise<number | null> => {
+  const idle = status(pid, "VmRSS")
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5")
+  } catch {
+    return null
+  }
+  const ok = await write()
+  const peak = status(pid, "VmHWM")
+  return ok && idle !== null && peak !== null ? Math.max(0, peak - idle) : null
+}
+
 /** Runs the section against a started sandbox with SSH (`handle.ssh` set). */
 export const run = async (handle: Sandbox.SandboxHandle, rounds = 3): Promise<Result> => {
   const ssh = handle.ssh!
@@ -106,15 +122,12 @@ export const run = async (handle: Sandbox.SandboxHandle, rounds = 3): Promise<Re
     const pid = session.pid
     if (pid !== null && process.platform === "linux") {
       for (let round = 0; round < 3; round++) {
-        const idle = status(pid, "VmRSS")
-        try {
-          writeFileSync(`/proc/${pid}/clear_refs`, "5")
-        } catch {
-          break
-        }
-        await tool("/root/bench-tool-4194304", text(4 * 1024 * 1024, 99 + round))
-        const peak = status(pid, "VmHWM")
-        if (idle !== null && peak !== null) peaks.push(Math.max(0, peak - idle))
+        const peak = await peakAboveIdle(pid, async () => {
+          await tool("/root/bench-tool-4194304", text(4 * 1024 * 1024, 99 + round))
+          return true
+        })
+        if (peak === null) break
+        peaks.push(peak)
       }
     }
     const peakRssAboveIdleBytes = peaks.length === 3 ? median(peaks) : null
@@ -125,11 +138,9 @@ export const run = async (handle: Sandbox.SandboxHandle, rounds = 3): Promise<Re
       const freshPid = fresh.pid
       const warm = await fresh.call("pct_write_file", { vmid: 100, path: "/root/bench-fresh", content: "warm\n" })
       if (warm.isError !== true && freshPid !== null && process.platform === "linux") {
-        const idle = status(freshPid, "VmRSS")
-        writeFileSync(`/proc/${freshPid}/clear_refs`, "5")
-        const r = await fresh.call("pct_write_file", { vmid: 100, path: "/root/bench-fresh", content: text(4 * 1024 * 1024, 7) })
-        const peak = status(freshPid, "VmHWM")
-        if (r.isError !== true && idle !== null && peak !== null) freshPeakRssAboveIdleBytes = Math.max(0, peak - idle)
+        freshPeakRssAboveIdleBytes = await peakAboveIdle(freshPid, async () =>
+          (await fresh.call("pct_write_file", { vmid: 100, path: "/root/bench-fresh", content: text(4 * 1024 * 1024, 7) })).isError !== true
+        )
       }
     } finally {
       await fresh.close()
