@@ -8,7 +8,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { type Method, type Params, PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import * as DataDir from "@homelab-mcp/core/DataDir"
 import { type ApiError, ApiServerError, ApiTimeout, ApiUnreachable, TlsPinMismatch, TlsTrustUnavailable } from "@homelab-mcp/core/Errors"
@@ -30,6 +29,7 @@ import * as PveErrors from "./internal/pveErrors.js"
 import * as PveUrl from "./internal/pveUrl.js"
 import * as PinnedTls from "./PinnedTls.js"
 import * as TrustStore from "./TrustStore.js"
+import * as UndiciHttpClient from "./UndiciHttpClient.js"
 
 export { PveApi }
 
@@ -95,9 +95,12 @@ class NotSent extends Data.TaggedError("NotSent")<{ readonly error: ApiError }> 
 // ---------------------------------------------------------------------------------------------------
 
 const reasonPhraseOf = (response: HttpClientResponse.HttpClientResponse): string | undefined => {
-  // The client wraps the undici/web response (`original`); both keep the raw answer as `source`.
+  // Our undici client keeps the reason phrase as `statusText`; a web response (the socket-free client)
+  // keeps it on `source`, possibly under wrappers (`original`).
   let current: unknown = response
   for (let depth = 0; depth < 4 && current !== null && typeof current === "object"; depth++) {
+    const own = (current as { statusText?: unknown }).statusText
+    if (typeof own === "string" && own !== "") return own
     const source = (current as { source?: { statusText?: unknown } }).source
     if (source !== undefined) {
       return typeof source.statusText === "string" && source.statusText !== "" ? source.statusText : undefined
@@ -107,7 +110,8 @@ const reasonPhraseOf = (response: HttpClientResponse.HttpClientResponse): string
   return undefined
 }
 
-const classifyRequestError = (error: HttpClientError.RequestError): ApiError | NotSent => {
+const classifyRequestError = (error: HttpClientError.RequestError, path: string, limit: number): ApiError | NotSent => {
+  if (error.cause instanceof UndiciHttpClient.RequestTimeout) return new ApiTimeout({ path, timeoutMs: limit })
   const pin = PinnedTls.findInCause(error.cause, PinnedTls.PinMismatchError)
   if (pin) return new TlsPinMismatch({ expected: pin.expected, presented: pin.presented })
   const connect = PinnedTls.findInCause(error.cause, PinnedTls.ConnectError)
@@ -121,7 +125,8 @@ const classifyRequestError = (error: HttpClientError.RequestError): ApiError | N
 interface Resolved {
   readonly base: PveUrl.BaseUrl
   readonly authorization: Redacted.Redacted<string>
-  readonly client: HttpClient.HttpClient
+  /** Ours over the pinned Agent (keeps each deadline with one timer), or an injected client raced against one. */
+  readonly client: { readonly _tag: "undici"; readonly undici: UndiciHttpClient.UndiciHttpClient } | { readonly _tag: "other"; readonly http: HttpClient.HttpClient }
   readonly timeoutMs: number
   readonly retries: number
 }
@@ -149,17 +154,29 @@ const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
     return Effect.suspend(() => {
       const left = deadline - Date.now()
       const [limitMs, limit] = left < r.timeoutMs ? [Math.max(0, left), overallMs] : [r.timeoutMs, r.timeoutMs]
-      return r.client.execute(request).pipe(
-        Effect.catchTag("RequestError", (e) => Effect.fail(classifyRequestError(e))),
-        Effect.catchTag("ResponseError", (e) => Effect.fail(new ApiUnreachable({ reason: `bad response: ${e.message}` }))),
-        Effect.flatMap((response) =>
-          response.text.pipe(
-            Effect.mapError((e) => new ApiUnreachable({ reason: `the connection broke while reading the response (${e.message})` })),
-            Effect.flatMap((text) => interpret(response, text, path, schema, nodeRef.node))
-          )
-        ),
-        Effect.timeoutFail({ duration: Duration.millis(limitMs), onTimeout: () => new ApiTimeout({ path, timeoutMs: limit }) })
-      )
+      const answered = (sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) =>
+        sent.pipe(
+          Effect.flatMap((response) => Effect.flatMap(response.text, (text) => interpret(response, text, path, schema, nodeRef.node))),
+          Effect.catchTags({
+            RequestError: (e) => Effect.fail(classifyRequestError(e, path, limit)),
+            ResponseError: (e) =>
+              Effect.fail(
+                new ApiUnreachable({
+                  reason:
+                    e.cause instanceof UndiciHttpClient.BodyTooLarge
+                      ? `bad response: ${e.cause.message}`
+                      : `the connection broke while reading the response (${e.message})`
+                })
+              )
+          })
+        )
+      // ours keeps the deadline with one timer that aborts the request; an injected client is raced against one
+      return r.client._tag === "undici"
+        ? answered(r.client.undici.executeWithin(request, limitMs))
+        : Effect.timeoutFail(answered(r.client.http.execute(request)), {
+            duration: Duration.millis(limitMs),
+            onTimeout: () => new ApiTimeout({ path, timeoutMs: limit })
+          })
     })
   }
 
@@ -178,7 +195,9 @@ const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
             // replays the failure already seen, so the schedule's first delay comes before the first retry
             let replayed = false
             const again = Effect.suspend(() => (replayed ? attempt : ((replayed = true), Effect.fail(first))))
-            return again.pipe(Effect.retry({ schedule: retrySchedule(r.retries), while: (e) => retryable(e) && !expired(e) && deadline > Date.now() }))
+            // a backoff never sleeps past the overall deadline: the attempt after it then fails at once as expired
+            const schedule = retrySchedule(r.retries).pipe(Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.millis(Math.max(0, deadline - Date.now())))))
+            return again.pipe(Effect.retry({ schedule, while: (e) => retryable(e) && !expired(e) && deadline > Date.now() }))
           }
         ),
         Effect.catchTag("NotSent", (e) => Effect.fail(e.error)),
@@ -212,16 +231,16 @@ const interpret = <A, I>(
   if (!parsed || body === null || typeof body !== "object" || !("data" in body)) {
     return Effect.fail(new ApiServerError({ status, reason: "unexpected response (not a {data} JSON envelope)", path }))
   }
-  return Schema.decodeUnknown(schema)((body as { data: unknown }).data).pipe(
-    Effect.mapError(
-      (e) =>
+  const decoded = Schema.decodeUnknownEither(schema)((body as { data: unknown }).data)
+  return Either.isRight(decoded)
+    ? Effect.succeed(decoded.right)
+    : Effect.fail(
         new ApiServerError({
           status,
-          reason: `unexpected response: ${ParseResult.TreeFormatter.formatErrorSync(e).split("\n").slice(0, 3).join(" ")}`,
+          reason: `unexpected response: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left).split("\n").slice(0, 3).join(" ")}`,
           path
         })
-    )
-  )
+      )
 }
 
 const NodeList = Schema.Array(Schema.Struct({ node: Schema.String }))
@@ -284,9 +303,10 @@ export const make = (options: Options): Effect.Effect<PveApi.Service, ApiError |
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS
-    let client: HttpClient.HttpClient
+    let client: Resolved["client"]
     if (options.httpClient !== undefined) {
-      client = options.httpClient
+      // no trace headers to the node, and no per-request client span: `PveApi.request` is the span
+      client = { _tag: "other", http: HttpClient.withTracerDisabledWhen(HttpClient.withTracerPropagation(options.httpClient, false), () => true) }
     } else {
       const pin = yield* resolvePin(options, base.right, connectTimeoutMs)
       const agent = yield* PinnedTls.makeAgent({
@@ -294,10 +314,8 @@ export const make = (options: Options): Effect.Effect<PveApi.Service, ApiError |
         connectTimeoutMs,
         ...(options.onConnectionVerified ? { onVerified: options.onConnectionVerified } : {})
       })
-      client = NodeHttpClient.makeUndici(agent)
+      client = { _tag: "undici", undici: UndiciHttpClient.make(agent) }
     }
-    // no trace headers to the node, and no per-request client span: `PveApi.request` is the span
-    client = HttpClient.withTracerDisabledWhen(HttpClient.withTracerPropagation(client, false), () => true)
     const nodeRef = { node: options.node ?? "" }
     const request = makeRequester(
       {
