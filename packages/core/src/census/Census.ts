@@ -13,6 +13,7 @@ import { NodeShell } from "../capabilities/NodeShell.js"
 import { PveApi, apiPath } from "../capabilities/PveApi.js"
 import type { Tier } from "../Tier.js"
 import { includes } from "../Tier.js"
+import * as Permits from "../Permits.js"
 import type { AgentState, CensusDocument, Depth, ErrorEntry, Guest, SectionName, Sections as SectionsT, ServiceItem, Tailscale, Truncation, Unavailable } from "./Document.js"
 import { SCHEMA_VERSION, sectionNames } from "./Document.js"
 import { capErrorText, capList } from "./Finalize.js"
@@ -204,9 +205,9 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
   const api = yield* PveApi
   const node = api.node
   const started = yield* Clock.currentTimeMillis
-  const semaphore = yield* Effect.makeSemaphore(settings.apiConcurrency)
-  const get: Get = (path, schema) => semaphore.withPermits(1)(api.get(path, schema))
-  const post: Post = (path, schema) => semaphore.withPermits(1)(api.post(path, schema))
+  const permits = yield* Permits.make(settings.apiConcurrency)
+  const get: Get = (path, schema) => permits.withPermit(api.get(path, schema))
+  const post: Post = (path, schema) => permits.withPermit(api.post(path, schema))
   const storageList = yield* Effect.cached(get(apiPath("nodes", node, "storage"), Pve.StorageList))
   const storageTypes = storageList.pipe(
     Effect.map((l): ReadonlyMap<string, string> => new Map(l.map((s) => [s.storage, s.type]))),
@@ -217,11 +218,11 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
   const lxcList = yield* Effect.cached(get(apiPath("nodes", node, "lxc"), Pve.GuestList))
   const qemuList = yield* Effect.cached(get(apiPath("nodes", node, "qemu"), Pve.GuestList))
   const ssh = includes(request.tier, "companion") ? Option.getOrNull(yield* Effect.serviceOption(NodeShell)) : null
-  const sshSemaphore = yield* Effect.makeSemaphore(settings.sshConcurrency)
+  const sshPermits = yield* Permits.make(settings.sshConcurrency)
   const exec: Exec =
     ssh === null
       ? null
-      : (argv) => sshSemaphore.withPermits(1)(ssh.exec(argv, { timeoutMs: settings.probeTimeoutMs }) as Effect.Effect<NodeShellResult, ToolError>)
+      : (argv) => sshPermits.withPermit(ssh.exec(argv, { timeoutMs: settings.probeTimeoutMs }) as Effect.Effect<NodeShellResult, ToolError>)
   const rosters = yield* Effect.cached(servicesProbe(lxcList, exec, max))
 
   const rows: Array<Probe.Row<RowValue, never>> = []

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { ToolError } from "../Errors.js"
 import { ApiTimeout, SshTimeout } from "../Errors.js"
+import * as Permits from "../Permits.js"
 import { capErrorText } from "./Finalize.js"
 
 /** Where a probe gets its data. */
@@ -79,10 +80,10 @@ const runRow = <V, R>(row: Row<V, R>, limits: Limits): Effect.Effect<Outcome<V>,
 /** Runs every row; outcomes come back in row order. */
 export const runRows = <V, R>(rows: ReadonlyArray<Row<V, R>>, limits: Limits): Effect.Effect<Array<Outcome<V>>, never, R> =>
   Effect.gen(function* () {
-    const ssh = yield* Effect.makeSemaphore(Math.max(1, limits.sshConcurrency))
+    const ssh = yield* Permits.make(limits.sshConcurrency)
     return yield* Effect.forEach(
       rows,
-      (row) => (row.transport === "ssh" ? ssh.withPermits(1)(runRow(row, limits)) : runRow(row, limits)),
+      (row) => (row.transport === "ssh" ? ssh.withPermit(runRow(row, limits)) : runRow(row, limits)),
       { concurrency: "unbounded" }
     )
   })

@@ -12,6 +12,7 @@ import type { ToolError } from "../Errors.js"
 import { NodeShell } from "../capabilities/NodeShell.js"
 import { PveApi, apiPath } from "../capabilities/PveApi.js"
 import { Tier, includes } from "../Tier.js"
+import * as Permits from "../Permits.js"
 import { ErrorEntry } from "../census/Document.js"
 import * as Probe from "../census/Probe.js"
 import * as Pve from "../census/Pve.js"
@@ -92,9 +93,9 @@ export const check = Effect.fn("Health.check")(function* (request: Request, sett
   const api = yield* PveApi
   const node = api.node
   const started = yield* Clock.currentTimeMillis
-  const semaphore = yield* Effect.makeSemaphore(settings.apiConcurrency)
+  const permits = yield* Permits.make(settings.apiConcurrency)
   const get = <A, I>(path: string, schema: Schema.Schema<A, I>): Effect.Effect<A, ToolError> =>
-    semaphore.withPermits(1)(api.get(path, schema))
+    permits.withPermit(api.get(path, schema))
   const sections = Rules.healthSections.filter((s) => request.sections.includes(s))
   const rows: Array<Probe.Row<RowValue, never>> = []
   const companion = includes(request.tier, "companion")
