@@ -153,9 +153,15 @@ export const make = (dispatcher: Undici.Dispatcher, options: Options = {}): Undi
       return Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", cause: new Error(`${body.left} is not supported`) }))
     }
     return Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-      const controller = new AbortController()
       let done = false
       let timer: ReturnType<typeof setTimeout> | undefined
+      // undici hands out the request's controller only when the request goes onto a socket
+      let controller: Undici.Dispatcher.DispatchController | undefined
+      let abortedWith: Error | undefined
+      const abort = (reason: Error) => {
+        if (controller !== undefined) controller.abort(reason)
+        else abortedWith = reason
+      }
       const finish = (result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) => {
         if (done) return
         done = true
@@ -163,46 +169,51 @@ export const make = (dispatcher: Undici.Dispatcher, options: Options = {}): Undi
         resume(result)
       }
       const fail = (cause: unknown) => finish(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+      let status = 0
+      let statusText = ""
+      let headers: Record<string, string | Array<string> | undefined> = {}
+      const chunks: Array<Buffer> = []
+      let size = 0
+      const handler: Undici.Dispatcher.DispatchHandler = {
+        onRequestStart: (c) => {
+          controller = c
+          if (abortedWith !== undefined) c.abort(abortedWith)
+        },
+        onResponseStart: (_c, statusCode, responseHeaders, statusMessage) => {
+          status = statusCode
+          headers = responseHeaders
+          statusText = statusMessage ?? ""
+        },
+        onResponseData: (c, chunk) => {
+          size += chunk.length
+          if (size <= maxBodyBytes) return void chunks.push(chunk)
+          const tooLarge = new BodyTooLarge({ maxBodyBytes })
+          const response = new BufferedResponse(request, status, statusText, headers, new Uint8Array(0))
+          finish(Effect.fail(new HttpClientError.ResponseError({ request, response, reason: "Decode", cause: tooLarge })))
+          c.abort(tooLarge)
+        },
+        onResponseEnd: () => {
+          const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+          finish(Effect.succeed(new BufferedResponse(request, status, statusText, headers, bytes)))
+        },
+        onResponseError: (_c, error) => fail(error)
+      }
       if (timeoutMs > 0) {
         timer = setTimeout(() => {
-          fail(new RequestTimeout({ timeoutMs }))
-          controller.abort()
+          const timedOut = new RequestTimeout({ timeoutMs })
+          fail(timedOut)
+          abort(timedOut)
         }, timeoutMs)
       }
-      dispatcher
-        .request({
-          origin: url.right.origin,
-          path: url.right.pathname + url.right.search,
-          method: request.method,
-          headers: request.headers,
-          body: body.right,
-          signal: controller.signal,
-          // the deadline is `currentTimeout`'s
-          headersTimeout: 0,
-          bodyTimeout: 0
-        })
-        .then((answer) => {
-          if (done) return void answer.body.destroy()
-          const chunks: Array<Buffer> = []
-          let size = 0
-          answer.body.on("data", (chunk: Buffer) => {
-            size += chunk.length
-            if (size > maxBodyBytes) {
-              answer.body.destroy()
-              const response = new BufferedResponse(request, answer.statusCode, answer.statusText ?? "", answer.headers, new Uint8Array(0))
-              finish(Effect.fail(new HttpClientError.ResponseError({ request, response, reason: "Decode", cause: new BodyTooLarge({ maxBodyBytes }) })))
-            } else chunks.push(chunk)
-          })
-          answer.body.on("error", fail)
-          answer.body.on("end", () => {
-            const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
-            finish(Effect.succeed(new BufferedResponse(request, answer.statusCode, answer.statusText ?? "", answer.headers, bytes)))
-          })
-        }, fail)
+      try {
+        dispatcher.dispatch({ origin: url.right.origin, path: url.right.pathname + url.right.search, method: request.method as Undici.Dispatcher.HttpMethod, headers: request.headers, body: body.right }, handler)
+      } catch (cause) {
+        fail(cause)
+      }
       return Effect.sync(() => {
         done = true
         if (timer !== undefined) clearTimeout(timer)
-        controller.abort()
+        abort(new Error("the request was interrupted"))
       })
     })
   }
