@@ -5,6 +5,7 @@
  * time stays near the critical path (list → config → ping). Returns the raw (unredacted) document.
  */
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import * as Option from "effect/Option"
@@ -102,7 +103,8 @@ const guestRow = (
   node: string,
   depth: Depth,
   maxItems: number,
-  storageTypes: Effect.Effect<ReadonlyMap<string, string>>
+  storageTypes: Effect.Effect<ReadonlyMap<string, string>>,
+  turn: FanOutTurn
 ): Effect.Effect<RowValue, ToolError> =>
   Effect.gen(function* () {
     const section = type === "lxc" ? "containers" : "vms"
@@ -113,8 +115,13 @@ const guestRow = (
     }
     const types = yield* storageTypes
     const errors: Array<ErrorEntry> = []
-    const guests = yield* Effect.forEach(
-      kept,
+    // Critical path first: running VMs need list -> config -> agent ping, every other guest one round less,
+    // so their requests go out first (results are put back in vmid order).
+    yield* turn.wait
+    const byPriority = type === "qemu" ? [...kept.filter((g) => g.status === "running"), ...kept.filter((g) => g.status !== "running")] : kept
+    yield* turn.done
+    const fetched = yield* Effect.forEach(
+      byPriority,
       (entry) =>
         get(apiPath("nodes", node, type, entry.vmid, "config"), Pve.GuestConfig).pipe(
           Effect.flatMap(
@@ -131,8 +138,15 @@ const guestRow = (
         ),
       { concurrency: "unbounded" }
     )
+    const guests = type === "qemu" ? fetched.sort((a, b) => a.vmid - b.vmid) : fetched
     return { value: guests, errors, truncations }
   })
+
+/** When a guest section may fan out (`wait`) and how it lets the next one go (`done`). */
+interface FanOutTurn {
+  readonly wait: Effect.Effect<void>
+  readonly done: Effect.Effect<void>
+}
 
 /** Services: one SSH call per running container (failed units and Docker roster); cached per census call. */
 const servicesProbe = (
@@ -225,6 +239,11 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
       : (argv) => sshPermits.withPermit(ssh.exec(argv, { timeoutMs: settings.probeTimeoutMs }) as Effect.Effect<NodeShellResult, ToolError>)
   const rosters = yield* Effect.cached(servicesProbe(lxcList, exec, max))
 
+  // The VMs fan out before the containers (their chain is one round longer); the containers' turn also
+  // comes when the VM row ends any other way (failed list, summary depth, timeout).
+  const vmsFannedOut = yield* Deferred.make<void>()
+  const vmsTurn: FanOutTurn = { wait: Effect.void, done: Deferred.succeed(vmsFannedOut, undefined) }
+  const containersTurn: FanOutTurn = { wait: requested.includes("vms") ? Deferred.await(vmsFannedOut) : Effect.void, done: Effect.void }
   const rows: Array<Probe.Row<RowValue, never>> = []
   for (const section of requested) {
     switch (section) {
@@ -297,8 +316,9 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
             node,
             request.depth,
             max,
-            storageTypes
-          )
+            storageTypes,
+            section === "containers" ? containersTurn : vmsTurn
+          ).pipe(Effect.ensuring(section === "containers" ? Effect.void : vmsTurn.done))
         })
         break
       case "services":

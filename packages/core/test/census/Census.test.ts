@@ -219,6 +219,40 @@ describe("Census.collect request scheduling (ADR 0080)", () => {
       expect(ms).toBeLessThanOrEqual(20 * (1 + Math.ceil(100 / 32)) + 20)
     })
   )
+  it.effect("critical path first: running VMs' configs go out before stopped VMs', and VMs' before containers'", () =>
+    Effect.gen(function* () {
+      const routes = F.defaultRoutes()
+      const vms = [203, 200, 201, 202].map((vmid) => ({ vmid, name: `vm-${vmid}`, status: vmid % 2 === 0 ? "stopped" : "running", cpus: 1, maxmem: 1024, uptime: 0 }))
+      const cts = [100, 101, 102, 103].map((vmid) => ({ vmid, name: `ct-${vmid}`, status: "running", type: "lxc", cpus: 1, maxmem: 1024, uptime: 1 }))
+      routes.set("GET /nodes/pve/qemu", vms)
+      routes.set("GET /nodes/pve/lxc", cts)
+      for (const g of vms) {
+        routes.set(`GET /nodes/pve/qemu/${g.vmid}/config`, { name: g.name, scsi0: `local-lvm:vm-${g.vmid}-disk-0,size=8G`, agent: "1", digest: "x" })
+        routes.set(`POST /nodes/pve/qemu/${g.vmid}/agent/ping`, { result: {} })
+      }
+      for (const g of cts) routes.set(`GET /nodes/pve/lxc/${g.vmid}/config`, { hostname: g.name, rootfs: `local-lvm:vm-${g.vmid}-disk-0,size=8G`, digest: "x" })
+      const fake = F.makeFake(routes)
+      fake.latencyMs = 20
+      // a bound of 1 makes the order of dispatch the order of the request log
+      const fiber = yield* Effect.fork(run(fake, "status", sectionNames, { ...censusDefaults, apiConcurrency: 1 }))
+      yield* TestClock.adjust("10 seconds")
+      const { doc } = yield* Fiber.join(fiber)
+      const configs = fake.events.filter((e) => e.endsWith("/config")).map((e) => Number(/\/(\d+)\/config$/.exec(e)![1]))
+      expect(configs).toEqual([201, 203, 200, 202, 100, 101, 102, 103])
+      expect(guests(doc, "vms").map((g) => g.vmid)).toEqual([200, 201, 202, 203])
+      expect(guests(doc, "containers").map((g) => g.vmid)).toEqual([100, 101, 102, 103])
+    })
+  )
+  it.effect("containers never wait on a VM list that failed", () =>
+    Effect.gen(function* () {
+      const routes = F.defaultRoutes()
+      routes.set("GET /nodes/pve/qemu", () => F.forbidden("/vms", "VM.Audit"))
+      const fake = F.makeFake(routes)
+      const { doc } = yield* run(fake, "status")
+      expect(guests(doc, "containers").map((g) => g.vmid)).toEqual([100, 101, 102])
+      expect(doc.errors.map((e) => e.section)).toContain("vms")
+    })
+  )
   it.effect("with a bound at least the guest count, status stays within 2x of the critical path (list → config → ping)", () =>
     Effect.gen(function* () {
       const fake = F.makeFake()
