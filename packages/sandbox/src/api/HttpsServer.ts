@@ -5,6 +5,7 @@
  * status, hang, drop at connect/tls/headers/body) are applied here, everything else in the core.
  */
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as http from "node:http"
@@ -104,14 +105,9 @@ export const startHttps = (
           lab.record({ kind: "api", method, path: url.split("?")[0]!, status: response.status, decision: `fault:${ruleId}`, latencyMs: Date.now() - started })
           return response
         }
+        let latency = 0
+        for (const h of hits) if (h.effect._tag === "latency") latency += h.latencyMs ?? 0
         const program = Effect.gen(function* () {
-          let latency = 0
-          for (const h of hits) if (h.effect._tag === "latency") latency += h.latencyMs ?? 0
-          if (latency > 0) {
-            injectedLatencyMs += latency
-            injectedRequests++
-            yield* Effect.sleep(`${Math.round(latency)} millis`)
-          }
           for (const h of hits) {
             const e = h.effect
             if (e._tag === "latency") continue
@@ -163,29 +159,43 @@ export const startHttps = (
           }
           return response
         })
-        const fiber = Runtime.runFork(runtime)(
-          program.pipe(
-            Effect.tap((response) =>
-              Effect.sync(() => {
-                if (!response) return
-                let body: Buffer = Buffer.from(response.body, "utf8")
-                const headers: Record<string, string> = { ...response.headers }
-                if (body.length > 1024 && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
-                  body = gzipSync(body)
-                  headers["Content-Encoding"] = "gzip"
-                }
-                headers["Content-Length"] = String(body.length)
-                if (res.destroyed) return
-                res.writeHead(response.status, response.reason, headers)
-                res.end(body)
-                observe(response.status, Date.now() - started)
-              })
+        // injected latency is a plain timer (a simulated lab answers hundreds of requests at once); the
+        // answer is one fiber started when it fires
+        let fiber: Fiber.RuntimeFiber<unknown> | undefined
+        const answer = () => {
+          fiber = Runtime.runFork(runtime)(
+            program.pipe(
+              Effect.tap((response) =>
+                Effect.sync(() => {
+                  if (!response) return
+                  // a string body lets node:http send status line, headers and body in one write
+                  let body: Buffer | string = response.body
+                  const headers: Record<string, string> = { ...response.headers }
+                  if (body.length > 1024 && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
+                    body = gzipSync(body)
+                    headers["Content-Encoding"] = "gzip"
+                  }
+                  headers["Content-Length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length)
+                  if (res.destroyed) return
+                  res.writeHead(response.status, response.reason, headers)
+                  res.end(body)
+                  observe(response.status, Date.now() - started)
+                })
+              )
             )
           )
-        )
-        // a client that goes away (or a hang the server is closed under) ends the request's fiber
+        }
+        const timer = latency > 0 ? setTimeout(answer, Math.round(latency)) : undefined
+        if (timer === undefined) answer()
+        else {
+          injectedLatencyMs += latency
+          injectedRequests++
+        }
+        // a client that goes away (or a hang the server is closed under) ends the request's timer or fiber
         res.on("close", () => {
-          if (!res.writableEnded) fiber.unsafeInterruptAsFork(fiber.id())
+          if (res.writableEnded) return
+          if (timer !== undefined) clearTimeout(timer)
+          fiber?.unsafeInterruptAsFork(fiber.id())
         })
       })
     })

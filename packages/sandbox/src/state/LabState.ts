@@ -496,10 +496,17 @@ export class LabState {
     return out
   }
 
-  /** SHA-1 hex of the rendered config. */
+  /** SHA-1 hex of the rendered config (remembered per rendered text: a 500-guest census asks for every one). */
   configDigest(g: Guest): string {
-    return sha1(this.renderConfig(g))
+    const text = this.renderConfig(g)
+    const known = this.digests.get(text)
+    if (known !== undefined) return known
+    if (this.digests.size >= 4096) this.digests.clear()
+    const digest = sha1(text)
+    this.digests.set(text, digest)
+    return digest
   }
+  private readonly digests = new Map<string, string>()
 
   /** Parses a written `.conf` (main section only; snapshots are kept) back into the guest. */
   writeConfigText(vmid: number, text: string): Either.Either<Guest, LabError> {
