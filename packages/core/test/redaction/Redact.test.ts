@@ -208,6 +208,30 @@ describe("redactText", () => {
 })
 
 describe("redactValue", () => {
+  it("redacts and counts a repeated string and key at every occurrence", () => {
+    const leaky = "postgres://u:p@h/db"
+    const guests = Array.from({ length: 3 }, (_, i) => ({ vmid: i, status: "running", url: leaky, password: "x", env: ["TOKEN=t"] }))
+    const r = redactValue({ guests, again: leaky })
+    expect(r.value).toEqual({
+      guests: guests.map((g) => ({ ...g, url: "postgres://u:[REDACTED]@h/db", password: REDACTED, env: ["TOKEN=[REDACTED]"] })),
+      again: "postgres://u:[REDACTED]@h/db"
+    })
+    expect(r.count).toBe(3 * 3 + 1)
+  })
+
+  it("gives every value the same result as redacting it alone (property)", () => {
+    const leaf = fc.oneof(fc.constantFrom("running", "password=hunter2", "Bearer abc.def", "plain", "TOKEN=x"), fc.string(), fc.integer())
+    const doc = fc.array(fc.dictionary(fc.constantFrom("name", "status", "password", "note", "env"), leaf), { maxLength: 8 })
+    fc.assert(
+      fc.property(doc, (items) => {
+        const together = redactValue(items)
+        const alone = items.map((item) => redactValue(item))
+        expect(together.value).toEqual(alone.map((a) => a.value))
+        expect(together.count).toBe(alone.reduce((n, a) => n + a.count, 0))
+      })
+    )
+  })
+
   it("judges env items by key (D7)", () => {
     expect(redactValue(["API_KEY=abc", "TZ=UTC"])).toEqual({ value: ["API_KEY=[REDACTED]", "TZ=UTC"], count: 1 })
   })

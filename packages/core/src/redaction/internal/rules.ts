@@ -350,6 +350,9 @@ export const redactTextWith = (input: string, extra: ReadonlyArray<string>, coun
 
 const ENV_ITEM = /^([A-Za-z_][A-Za-z0-9_.-]*)=([\s\S]*)$/
 
+/** Strings longer than this are redacted each time they occur (they rarely repeat). */
+const MEMO_MAX_CHARS = 1024
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> => {
   if (typeof v !== "object" || v === null) return false
   const proto = Object.getPrototypeOf(v)
@@ -372,11 +375,32 @@ const maskLeaf = (v: unknown, counter: Counter): unknown => {
 
 export const redactValueWith = (value: unknown, extra: ReadonlyArray<string>, counter: Counter): unknown => {
   const seen = new WeakSet<object>()
+  // A census repeats the same strings and keys hundreds of times ("running", a reason, `status`): text
+  // redaction is a function of the text alone, so each distinct string and key is worked out once.
+  const texts = new Map<string, { readonly out: string; readonly count: number }>()
+  const secretKeys = new Map<string, boolean>()
+  const text = (v: string): string => {
+    const known = texts.get(v)
+    if (known !== undefined) {
+      counter.count += known.count
+      return known.out
+    }
+    const local: Counter = { count: 0 }
+    const out = redactTextWith(v, extra, local)
+    if (v.length <= MEMO_MAX_CHARS) texts.set(v, { out, count: local.count })
+    counter.count += local.count
+    return out
+  }
+  const secretKey = (k: string): boolean => {
+    let known = secretKeys.get(k)
+    if (known === undefined) secretKeys.set(k, (known = isSecretKeyNormalized(k, extra)))
+    return known
+  }
 
   const walk = (v: unknown, underSecret: boolean): unknown => {
     if (typeof v === "string") {
       if (underSecret) return maskLeaf(v, counter)
-      return redactTextWith(v, extra, counter)
+      return text(v)
     }
     if (Array.isArray(v)) {
       if (seen.has(v)) return "[Circular]"
@@ -384,7 +408,7 @@ export const redactValueWith = (value: unknown, extra: ReadonlyArray<string>, co
       const out = v.map((item) => {
         if (!underSecret && typeof item === "string") {
           const m = ENV_ITEM.exec(item)
-          if (m !== null && isSecretKeyNormalized(m[1]!, extra)) {
+          if (m !== null && secretKey(m[1]!)) {
             const masked = maskLeaf(m[2]!, counter)
             return `${m[1]}=${masked as string}`
           }
@@ -399,7 +423,7 @@ export const redactValueWith = (value: unknown, extra: ReadonlyArray<string>, co
       seen.add(v)
       const out: Record<string, unknown> = {}
       for (const [k, child] of Object.entries(v)) {
-        out[k] = walk(child, underSecret || isSecretKeyNormalized(k, extra))
+        out[k] = walk(child, underSecret || secretKey(k))
       }
       seen.delete(v)
       return out
