@@ -51,6 +51,25 @@ describe("Permits", () => {
       expect(order).toEqual([1, 2, 3, 4, 5])
     }))
 
+  it.effect("urgent waiters are served before ordinary ones, each line in arrival order", () =>
+    Effect.gen(function* () {
+      const permits = yield* Permits.make(1)
+      const gate = yield* Deferred.make<void>()
+      const order: Array<string> = []
+      const holder = yield* Effect.fork(permits.withPermit(Deferred.await(gate)))
+      yield* Effect.yieldNow()
+      const waiters: Array<Fiber.RuntimeFiber<void>> = []
+      for (const [name, urgent] of [["a", false], ["b", false], ["u1", true], ["c", false], ["u2", true]] as const) {
+        const task = Effect.sync(() => void order.push(name))
+        waiters.push(yield* Effect.fork(urgent ? permits.withUrgentPermit(task) : permits.withPermit(task)))
+        yield* Effect.yieldNow()
+      }
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(holder)
+      yield* Fiber.joinAll(waiters)
+      expect(order).toEqual(["u1", "u2", "a", "b", "c"])
+    }))
+
   it.effect("a failed or interrupted holder returns its permit; an interrupted waiter takes none", () =>
     Effect.gen(function* () {
       const permits = yield* Permits.make(2)

@@ -221,7 +221,8 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
   const started = yield* Clock.currentTimeMillis
   const permits = yield* Permits.make(settings.apiConcurrency)
   const get: Get = (path, schema) => permits.withPermit(api.get(path, schema))
-  const post: Post = (path, schema) => permits.withPermit(api.post(path, schema))
+  // agent pings end the longest chain (list -> config -> ping): they go before queued configs
+  const post: Post = (path, schema) => permits.withUrgentPermit(api.post(path, schema))
   const storageList = yield* Effect.cached(get(apiPath("nodes", node, "storage"), Pve.StorageList))
   const storageTypes = storageList.pipe(
     Effect.map((l): ReadonlyMap<string, string> => new Map(l.map((s) => [s.storage, s.type]))),
