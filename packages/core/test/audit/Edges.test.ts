@@ -118,6 +118,12 @@ describe("Chain.parseLog", () => {
     expect(parsed.records.map((r) => r.line)).toEqual([1, 3])
   })
 
+  it("only a text that does not end with a newline is unterminated; an empty log is not", () => {
+    const [a] = sealAll([ev(0)]).map(Canonical.toLine)
+    expect(Chain.parseLog(a!)).toMatchObject({ unterminated: false, tornTail: false })
+    expect(Chain.parseLog("")).toEqual({ records: [], unparsable: [], tornTail: false, unterminated: false })
+  })
+
   it("blank lines are skipped, neither records nor unparsable", () => {
     const [a, b] = sealAll([ev(0), ev(1)]).map(Canonical.toLine)
     const parsed = Chain.parseLog(`${a}\n   \n${b}`)
@@ -182,7 +188,9 @@ describe("Query: summary, pages and the cmd cut at their edges", () => {
   ])))
 
   it("counts only vmids that are present and only non-empty signals", () => {
-    expect(Query.run(q({}), log).summary).toMatchObject({ byVmid: { "101": 2 }, signalKills: 1 })
+    const summary = Query.run(q({}), log).summary
+    expect(summary.byVmid).toEqual({ "101": 2 })
+    expect(summary.signalKills).toBe(1)
   })
 
   it("cmdMaxChars cuts only a cmd longer than it and leaves items without cmd alone", () => {
@@ -210,6 +218,9 @@ describe("Query: summary, pages and the cmd cut at their edges", () => {
     }
     expect(Schema.is(Query.OperationItem)({ opId: "a" })).toBe(false)
     expect(Schema.is(Query.Summary)({ total: 0 })).toBe(false)
+    expect(Schema.is(Query.Chain)({ ok: true })).toBe(false)
+    expect(Schema.is(Query.Chain)({ ok: false, checked: 1, headMatches: true, firstBreak: { seq: 1 } })).toBe(false)
+    expect(Schema.is(Query.QueryResult)({ items: [] })).toBe(false)
   })
 })
 
