@@ -57,6 +57,24 @@ describe("redactText: quoting and serialized JSON", () => {
     expect(text(input)).toEqual({ text: expected, count })
   })
 
+  it.each([
+    // a whole document is recognised with whitespace around it (a file's final newline) and as an array
+    ['  {"password": "x y", "token": 123}\n', '  {"password":"[REDACTED]","token":"[REDACTED]"}\n', 2],
+    ['[{"password": "x y"}, {"user": "bob"}]', '[{"password":"[REDACTED]"},{"user":"bob"}]', 1],
+    // a header that does not open its JSON string ends at the string's closing quote, or the text's end
+    ['prefix {"h":"curl -H Authorization:Bearer abc","n":1}', 'prefix {"h":"curl -H Authorization:[REDACTED]","n":1}', 1],
+    ['log: "curl -H Authorization:Bearer abc"', 'log: "curl -H Authorization:[REDACTED]"', 1],
+    // escaped CR and tab end a header value too; trailing blanks stay where they were
+    ['prefix {"a":"Authorization: Bearer abc\\r\\nHost: x","b":2}', 'prefix {"a":"Authorization: [REDACTED]\\r\\nHost: x","b":2}', 1],
+    ['prefix {"a":"Authorization: Bearer abc\\tnext","b":2}', 'prefix {"a":"Authorization: [REDACTED]\\tnext","b":2}', 1],
+    ["Authorization: Bearer abc   ", "Authorization: [REDACTED]   ", 1],
+    // a one-line PEM block gets no line break; an empty one (only escaped breaks) holds nothing
+    ["-----BEGIN PRIVATE KEY----- MIIEabc -----END PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----[REDACTED]-----END PRIVATE KEY-----", 1],
+    ['log {"c":"-----BEGIN CERTIFICATE-----\\n-----END CERTIFICATE-----"} x', 'log {"c":"-----BEGIN CERTIFICATE-----\\n-----END CERTIFICATE-----"} x', 0]
+  ] as const)("%j", (input, expected, count) => {
+    expect(text(input)).toEqual({ text: expected, count })
+  })
+
   it("a YAML-style value runs to the end of the line whatever the spacing after the colon", () => {
     expect(text("password:   correct horse battery")).toEqual({ text: "password:   [REDACTED]", count: 1 })
   })
