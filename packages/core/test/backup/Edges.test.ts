@@ -1,4 +1,4 @@
-// Backup decisions at their edges: the on-disk record format, the size limits of the policy at exactly
+// Backup decisions at their edges: the on-disk record format, target limits, the size limits of the policy at exactly
 // their value, a delta that exists but is not small enough, and eviction over versions listed in any
 // order.
 import { describe, expect, it } from "@effect/vitest"
@@ -6,6 +6,8 @@ import * as Eviction from "@homelab-mcp/core/backup/Eviction"
 import { gzip, sha256 } from "@homelab-mcp/core/backup/Hash"
 import { isSelfContained, selectBackupKind, type BackupInput } from "@homelab-mcp/core/backup/Policy"
 import * as Record from "@homelab-mcp/core/backup/Record"
+import * as Target from "@homelab-mcp/core/backup/Target"
+import * as Either from "effect/Either"
 
 const t = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))
 const SHA_A = sha256("a")
@@ -144,5 +146,25 @@ describe("Eviction over versions in any order", () => {
       globalCapBytes: 1e9
     })
     expect(plan).toMatchObject({ evict: [], deleteBlobs: [], usedBytesBefore: 110, usedBytesAfter: 120 })
+  })
+})
+
+describe("Target limits", () => {
+  it("vmids run from 100 to 999999999 and paths up to 4096 characters, in builders and parsing alike", () => {
+    const longest = `/${"a".repeat(4095)}`
+    expect(Target.pct(100, longest).descriptor).toBe(`pct:100:${longest}`)
+    expect(() => Target.qm(1_000_000_000, "/x")).toThrow(/vmid/)
+    expect(() => Target.host(`${longest}a`)).toThrow(/absolute/)
+    expect(() => Target.pct(101, "relative")).toThrow(/absolute/)
+    expect(() => Target.pct(101, "/a\0b")).toThrow(/absolute/)
+    expect(Either.getOrThrow(Target.parse("pct:100:/x")).vmid).toBe(100)
+    expect(Target.parse("qm:1000000000:/x")).toEqual(Either.left("vmid out of range in qm:1000000000:/x"))
+    expect(Target.parse(`pct:101:${longest}a`)).toEqual(Either.left(`target path must be absolute: pct:101:${longest}a`))
+  })
+
+  it("a descriptor must start with its kind", () => {
+    expect(Target.parse("xpct:101:/x")).toEqual(
+      Either.left("not a target descriptor (host:<path>, pct:<vmid>:<path>, qm:<vmid>:<path>): xpct:101:/x")
+    )
   })
 })
