@@ -7,30 +7,8 @@ import * as Canonical from "@homelab-mcp/core/audit/Canonical"
 import * as Chain from "@homelab-mcp/core/audit/Chain"
 import * as Query from "@homelab-mcp/core/audit/Query"
 import * as Schema from "effect/Schema"
+import { sealAll, textOf, type Entry } from "./sealedLog.js"
 
-const identity: AuditRecord.Identity = { tier: "companion", rootTier: false, serverVersion: "1.0.0", node: "pve", host: "h" }
-
-type Entry = AuditRecord.AuditEntry & { readonly seq?: number; readonly prevHash?: string }
-
-/** Seals records in order, each linked to the previous one unless the entry names its own seq or prevHash. */
-const sealAll = (entries: ReadonlyArray<Entry>): Array<AuditRecord.AuditRecord> => {
-  const records: Array<AuditRecord.AuditRecord> = []
-  entries.forEach(({ seq, prevHash, ...entry }, i) => {
-    const prev = records.at(-1)
-    records.push(
-      Canonical.seal({
-        ...entry,
-        ...identity,
-        v: 1,
-        seq: seq ?? (prev?.seq ?? 0) + 1,
-        ts: new Date(Date.UTC(2026, 0, 1, 12, 0, i)).toISOString(),
-        prevHash: prevHash ?? prev?.hash ?? AuditRecord.GENESIS_HASH
-      })
-    )
-  })
-  return records
-}
-const textOf = (records: ReadonlyArray<AuditRecord.AuditRecord>) => records.map(Canonical.toLine).join("")
 const ev = (i: number): Entry => ({ opId: `e${i}`, phase: "event", tool: "_audit", note: `event ${i}` })
 const q = (input: Query.QueryRequest) => Schema.decodeUnknownSync(Query.QueryInput)(input)
 

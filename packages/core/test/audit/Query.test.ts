@@ -4,26 +4,10 @@ import * as Canonical from "@homelab-mcp/core/audit/Canonical"
 import * as Chain from "@homelab-mcp/core/audit/Chain"
 import * as Query from "@homelab-mcp/core/audit/Query"
 import * as Schema from "effect/Schema"
+import { identity, sealAll, textOf, type Entry } from "./sealedLog.js"
 
-const identity: AuditRecord.Identity = { tier: "companion", rootTier: false, serverVersion: "1.0.0", node: "pve", host: "h" }
-
-const logOf = (entries: ReadonlyArray<AuditRecord.AuditEntry & { readonly at?: number }>) => {
-  const records: Array<AuditRecord.AuditRecord> = []
-  entries.forEach(({ at, ...entry }, i) => {
-    const prev = records.at(-1)
-    records.push(
-      Canonical.seal({
-        ...entry,
-        ...identity,
-        v: 1,
-        seq: i + 1,
-        ts: new Date(Date.UTC(2026, 0, 1, 12, 0, at ?? i)).toISOString(),
-        prevHash: prev?.hash ?? AuditRecord.GENESIS_HASH
-      })
-    )
-  })
-  return Chain.parseLog(records.map(Canonical.toLine).join(""))
-}
+/** The log of these entries as the query reads it. */
+const logOf = (entries: ReadonlyArray<Entry>) => Chain.parseLog(textOf(sealAll(entries)))
 
 const q = (input: Query.QueryRequest) => Schema.decodeUnknownSync(Query.QueryInput)(input)
 

@@ -3,29 +3,16 @@ import * as AuditRecord from "@homelab-mcp/core/audit/AuditRecord"
 import * as Canonical from "@homelab-mcp/core/audit/Canonical"
 import * as Chain from "@homelab-mcp/core/audit/Chain"
 import * as fc from "fast-check"
+import { sealAll, textOf } from "./sealedLog.js"
 
-const identity: AuditRecord.Identity = { tier: "operate", rootTier: false, serverVersion: "1.0.0", node: "pve", host: "10.0.0.2" }
+const operate: AuditRecord.Identity = { tier: "operate", rootTier: false, serverVersion: "1.0.0", node: "pve", host: "10.0.0.2" }
 
-/** Builds a chained log of n records (the writer's algorithm, inline). */
+/** A chained log of the entries: its records, text and head. */
 const buildLog = (entries: ReadonlyArray<AuditRecord.AuditEntry>) => {
-  const records: Array<AuditRecord.AuditRecord> = []
-  for (const entry of entries) {
-    const prev = records.at(-1)
-    records.push(
-      Canonical.seal({
-        ...entry,
-        ...identity,
-        v: 1,
-        seq: (prev?.seq ?? 0) + 1,
-        ts: new Date(Date.UTC(2026, 0, 1, 0, 0, records.length)).toISOString(),
-        prevHash: prev?.hash ?? AuditRecord.GENESIS_HASH
-      })
-    )
-  }
-  const text = records.map(Canonical.toLine).join("")
+  const records = sealAll(entries, operate)
   const last = records.at(-1)
   const head: Chain.Head | null = last ? { seq: last.seq, hash: last.hash } : null
-  return { records, text, head }
+  return { records, text: textOf(records), head }
 }
 
 const entry = (i: number): AuditRecord.AuditEntry => ({
