@@ -87,8 +87,15 @@ export const GuestEntry = Schema.Struct({
 export type GuestEntry = typeof GuestEntry.Type
 export const GuestList = Schema.Array(GuestEntry)
 
-/** `GET …/{lxc|qemu}/{vmid}/config`: a flat map; LXC raw lines arrive as `lxc: [[key, value], …]`. */
-export const GuestConfig = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+/**
+ * `GET …/{lxc|qemu}/{vmid}/config`: a flat map; LXC raw lines arrive as `lxc: [[key, value], …]`. Any JSON
+ * object is one (its keys are strings), so it is checked and kept as parsed, not copied key by key: a
+ * census reads hundreds of them.
+ */
+export const GuestConfig: Schema.Schema<{ readonly [key: string]: unknown }> = Schema.declare(
+  (u: unknown): u is { readonly [key: string]: unknown } => typeof u === "object" && u !== null && !Array.isArray(u),
+  { identifier: "GuestConfig", description: "a guest's configuration (a JSON object)" }
+)
 export type GuestConfig = typeof GuestConfig.Type
 
 /** One entry of `GET /nodes/{node}/services` (Sys.Audit on /nodes/{node}). */

@@ -5,6 +5,15 @@ import * as Sections from "@homelab-mcp/core/census/Sections"
 import * as F from "./fixtures.js"
 
 describe("Pve normalization", () => {
+  it("takes any JSON object as a guest config, as parsed, and refuses anything else by name", () => {
+    const config = JSON.parse('{"cores":2,"net0":"virtio=AA:BB,bridge=vmbr0","lxc":[["lxc.apparmor.profile","unconfined"]],"__proto__":{"x":1}}') as unknown
+    expect(Schema.decodeUnknownSync(Pve.GuestConfig)(config)).toBe(config)
+    for (const bad of [null, [], "cores: 2", 2]) {
+      const result = Schema.decodeUnknownEither(Pve.GuestConfig)(bad)
+      expect(result._tag).toBe("Left")
+      if (result._tag === "Left") expect(String(result.left)).toContain("GuestConfig")
+    }
+  })
   it("derives the version from pveversion (F3)", () => {
     expect(Pve.parseVersion("pve-manager/8.1.4/ec5affc9e41f1d79")).toBe("8.1.4")
     expect(Pve.parseVersion("pve-manager/9.1.1/f4d3f125ffae50e9")).toBe("9.1.1")
