@@ -148,6 +148,14 @@ describe("container files", () => {
     const r = okOf<{ action: string; verified: boolean; newVersionId: string }>(await s.call("revert_file", { vmid: 100, path: "/etc/hosts" }))
     expect(r).toMatchObject({ action: "restored", verified: true })
     expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path: "/etc/hosts" })).content).toBe(original)
+    // both operations' audit records name the file they touched
+    for (const tool of ["pct_write_file", "revert_file"]) {
+      const records = okOf<{ items: Array<Record<string, unknown>> }>(
+        await s.call("query_audit", { view: "records", tool, pathContains: "/etc/hosts", limit: 200 })
+      ).items
+      expect(records.map((r) => r["phase"])).toEqual(expect.arrayContaining(["intent", "outcome"]))
+      for (const record of records) expect(record).toMatchObject({ target: "pct:100:/etc/hosts", guestType: "lxc", path: "/etc/hosts", vmid: 100 })
+    }
   })
 
   it("reverting a created file deletes it (not an empty file)", async () => {

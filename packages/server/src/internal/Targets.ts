@@ -62,6 +62,19 @@ export interface TargetIo {
   readonly newFileMeta: FileMeta | null
 }
 
+/** `Guests.beginOp` on an opened target: the audit base names the target, guest type, path and where it resolved. */
+export const beginFileOp = (tool: string, io: TargetIo) =>
+  Effect.map(Guests.beginOp(tool, io.vmid), (op) => ({
+    ...op,
+    base: {
+      ...op.base,
+      target: io.target.descriptor,
+      guestType: io.guestType,
+      path: io.path,
+      ...(io.resolvedPath !== io.path ? { resolvedPath: io.resolvedPath } : {})
+    }
+  }))
+
 /** Hex SHA-256 of bytes. */
 export const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
 

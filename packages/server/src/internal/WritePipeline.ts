@@ -17,7 +17,7 @@ import { Confirm } from "@homelab-mcp/core/capabilities/Confirm"
 import { Limits } from "../Limits.js"
 import * as FilePaths from "./FilePaths.js"
 import * as Guests from "./Guests.js"
-import type { TargetIo } from "./Targets.js"
+import * as Targets from "./Targets.js"
 
 /** The `content` parameter. */
 export const Content = Schema.String.annotations({
@@ -119,7 +119,7 @@ const isUnknownOutcome = (e: ToolError) =>
 /** Runs the pipeline on an opened target with the decoded content. */
 export const run = (
   tool: string,
-  io: TargetIo,
+  io: Targets.TargetIo,
   content: Uint8Array,
   flags: { readonly dryRun: boolean; readonly confirm: boolean }
 ): Effect.Effect<Output, ToolError, BackupStore | AuditLog | Confirm | Limits> =>
@@ -167,15 +167,11 @@ export const run = (
         }
         const meta = current.meta ?? io.newFileMeta
         const metaFields = meta === null ? {} : { mode: meta.mode, uid: meta.uid, gid: meta.gid }
-        const op0 = yield* Guests.beginOp(tool, io.vmid)
+        const op0 = yield* Targets.beginFileOp(tool, io)
         const op = {
           ...op0,
           base: {
             ...op0.base,
-            target: descriptor,
-            guestType: io.guestType,
-            path: io.path,
-            ...(io.resolvedPath !== io.path ? { resolvedPath: io.resolvedPath } : {}),
             beforeSha256: plan.prevSha256,
             afterSha256: plan.newSha256,
             bytes: content.length,

@@ -70,17 +70,7 @@ export const revert_file = Tool.make(
       const breaker = yield* RollbackBreaker
       const io = yield* Targets.openForBackups(vmid, input.path, "revert_file")
       const descriptor = io.target.descriptor
-      const op0 = yield* Guests.beginOp("revert_file", vmid)
-      const op1 = {
-        ...op0,
-        base: {
-          ...op0.base,
-          target: descriptor,
-          guestType: io.guestType,
-          path: io.path,
-          ...(io.resolvedPath !== io.path ? { resolvedPath: io.resolvedPath } : {})
-        }
-      }
+      const op1 = yield* Targets.beginFileOp("revert_file", io)
       const overridden = input.dryRun
         ? false
         : yield* breaker.check(descriptor, input.overrideCircuitBreaker).pipe(
