@@ -7,7 +7,7 @@ import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import { intInRange } from "./Settings.js"
+import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 
 /** The companion limits. */
 export interface LimitsShape {
@@ -58,14 +58,8 @@ export const defaults: LimitsShape = {
   breakerWindowMs: 600_000
 }
 
-const list = (name: string, fallback: ReadonlyArray<string>): Config.Config<ReadonlyArray<string>> =>
-  Config.string(name).pipe(
-    Config.map((raw) => raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)),
-    Config.withDefault(fallback)
-  )
-
 const pathList = (name: string, fallback: ReadonlyArray<string>) =>
-  list(name, fallback).pipe(
+  ConfigVars.list(name, fallback).pipe(
     Config.mapOrFail((paths) => {
       const bad = paths.find((p) => !p.startsWith("/"))
       return bad === undefined
@@ -84,38 +78,27 @@ const octalMode = (name: string, fallback: string) =>
     )
   )
 
-const bool = (name: string, fallback: boolean) =>
-  Config.string(name).pipe(
-    Config.withDefault(String(fallback)),
-    Config.mapOrFail((raw) => {
-      const v = raw.trim().toLowerCase()
-      if (v === "true" || v === "1") return Either.right(true)
-      if (v === "false" || v === "0") return Either.right(false)
-      return Either.left(ConfigError.InvalidData([name], `expected true or false, got ${JSON.stringify(raw)}`))
-    })
-  )
-
 /** The limits as a `Config` over the environment names of tiers-setup.md §3. */
 export const config: Config.Config<LimitsShape> = Config.all({
-  execDefaultTimeoutMs: intInRange("MCP_EXEC_DEFAULT_TIMEOUT_MS", defaults.execDefaultTimeoutMs, 1_000, 600_000),
-  execMaxTimeoutMs: intInRange("MCP_EXEC_MAX_TIMEOUT_MS", defaults.execMaxTimeoutMs, 1_000, 86_400_000),
-  readMaxBytes: intInRange("MCP_READ_MAX_BYTES", defaults.readMaxBytes, 1, 1_073_741_824),
-  writeMaxBytes: intInRange("MCP_WRITE_MAX_BYTES", defaults.writeMaxBytes, 1, 1_073_741_824),
-  qmWriteMaxBytes: intInRange("MCP_QM_WRITE_MAX_BYTES", defaults.qmWriteMaxBytes, 1, 46_080),
-  diffMaxLines: intInRange("MCP_DIFF_MAX_LINES", defaults.diffMaxLines, 1, 100_000),
+  execDefaultTimeoutMs: ConfigVars.integer("MCP_EXEC_DEFAULT_TIMEOUT_MS", defaults.execDefaultTimeoutMs, 1_000, 600_000),
+  execMaxTimeoutMs: ConfigVars.integer("MCP_EXEC_MAX_TIMEOUT_MS", defaults.execMaxTimeoutMs, 1_000, 86_400_000),
+  readMaxBytes: ConfigVars.integer("MCP_READ_MAX_BYTES", defaults.readMaxBytes, 1, 1_073_741_824),
+  writeMaxBytes: ConfigVars.integer("MCP_WRITE_MAX_BYTES", defaults.writeMaxBytes, 1, 1_073_741_824),
+  qmWriteMaxBytes: ConfigVars.integer("MCP_QM_WRITE_MAX_BYTES", defaults.qmWriteMaxBytes, 1, 46_080),
+  diffMaxLines: ConfigVars.integer("MCP_DIFF_MAX_LINES", defaults.diffMaxLines, 1, 100_000),
   containerNewFileMode: octalMode("MCP_CONTAINER_NEW_FILE_MODE", "0644"),
-  containerNewFileUid: intInRange("MCP_CONTAINER_NEW_FILE_UID", 0, 0, 4_294_967_294),
-  containerNewFileGid: intInRange("MCP_CONTAINER_NEW_FILE_GID", 0, 0, 4_294_967_294),
+  containerNewFileUid: ConfigVars.integer("MCP_CONTAINER_NEW_FILE_UID", 0, 0, 4_294_967_294),
+  containerNewFileGid: ConfigVars.integer("MCP_CONTAINER_NEW_FILE_GID", 0, 0, 4_294_967_294),
   guestPathDeny: pathList("MCP_GUEST_PATH_DENYLIST", defaults.guestPathDeny),
   guestPathAllow: pathList("MCP_GUEST_PATH_ALLOWLIST", defaults.guestPathAllow),
   hostPathDeny: pathList("MCP_PATH_DENYLIST", defaults.hostPathDeny),
   hostPathAllow: pathList("MCP_PATH_ALLOWLIST", defaults.hostPathAllow),
   commandDenyExtra: Config.string("MCP_COMMAND_DENY_EXTRA").pipe(Config.withDefault("")),
   commandConfirmExtra: Config.string("MCP_COMMAND_CONFIRM_EXTRA").pipe(Config.withDefault("")),
-  redactionExtraKeys: list("MCP_REDACTION_EXTRA_KEYS", []),
-  breakerEnabled: bool("MCP_BREAKER_ENABLED", true),
-  breakerLimit: intInRange("MCP_BREAKER_LIMIT", defaults.breakerLimit, 1, 1_000),
-  breakerWindowMs: intInRange("MCP_BREAKER_WINDOW_MS", defaults.breakerWindowMs, 1_000, 86_400_000)
+  redactionExtraKeys: ConfigVars.list("MCP_REDACTION_EXTRA_KEYS", []),
+  breakerEnabled: ConfigVars.boolean("MCP_BREAKER_ENABLED", true),
+  breakerLimit: ConfigVars.integer("MCP_BREAKER_LIMIT", defaults.breakerLimit, 1, 1_000),
+  breakerWindowMs: ConfigVars.integer("MCP_BREAKER_WINDOW_MS", defaults.breakerWindowMs, 1_000, 86_400_000)
 }).pipe(
   Config.mapOrFail((l) =>
     l.execDefaultTimeoutMs > l.execMaxTimeoutMs

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import * as Tier from "@homelab-mcp/core/Tier"
 
 /** The resolved server settings. */
@@ -21,29 +22,6 @@ export interface Settings {
   readonly elicitTimeoutMs: number
   readonly logLevel: LogLevel.LogLevel
 }
-
-const boolText = (name: string, fallback: boolean): Config.Config<boolean> =>
-  Config.string(name).pipe(
-    Config.withDefault(fallback ? "true" : "false"),
-    Config.mapOrFail((raw) => {
-      const v = raw.trim().toLowerCase()
-      if (v === "true" || v === "1" || v === "yes") return Either.right(true)
-      if (v === "false" || v === "0" || v === "no") return Either.right(false)
-      return Either.left(ConfigError.InvalidData([name], `expected true or false, got ${JSON.stringify(raw)}`))
-    })
-  )
-
-/** An integer variable within `[min, max]`, with a default. */
-export const intInRange = (name: string, fallback: number, min: number, max: number): Config.Config<number> =>
-  Config.string(name).pipe(
-    Config.withDefault(String(fallback)),
-    Config.mapOrFail((raw) => {
-      const n = Number(raw.trim())
-      return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max
-        ? Either.right(n)
-        : Either.left(ConfigError.InvalidData([name], `expected an integer ${min}..${max}, got ${JSON.stringify(raw)}`))
-    })
-  )
 
 const logLevel: Config.Config<LogLevel.LogLevel> = Config.string("MCP_LOG_LEVEL").pipe(
   Config.withDefault("info"),
@@ -77,8 +55,8 @@ export const tier: Config.Config<{ readonly tier: Tier.Tier; readonly notes: Rea
 /** All server settings. */
 export const settings: Config.Config<Settings> = Config.all({
   tier,
-  elicit: boolText("MCP_CONFIRM_ELICIT", true),
-  elicitTimeoutMs: intInRange("MCP_CONFIRM_ELICIT_TIMEOUT_MS", 300_000, 1_000, 3_600_000),
+  elicit: ConfigVars.boolean("MCP_CONFIRM_ELICIT", true),
+  elicitTimeoutMs: ConfigVars.integer("MCP_CONFIRM_ELICIT_TIMEOUT_MS", 300_000, 1_000, 3_600_000),
   logLevel
 }).pipe(Config.map(({ tier, ...rest }) => ({ tier: tier.tier, notes: tier.notes, ...rest })))
 

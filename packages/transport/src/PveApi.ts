@@ -9,6 +9,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { type Method, type Params, PveApi } from "@homelab-mcp/core/capabilities/PveApi"
+import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import * as DataDir from "@homelab-mcp/core/DataDir"
 import { type ApiError, ApiServerError, ApiTimeout, ApiUnreachable, TlsPinMismatch, TlsTrustUnavailable } from "@homelab-mcp/core/Errors"
 import * as Config from "effect/Config"
@@ -360,32 +361,6 @@ export const layer = (options: Options): Layer.Layer<PveApi, ApiError | ConfigEr
 // Configuration (tiers-setup.md §3)
 // ---------------------------------------------------------------------------------------------------
 
-const optionalString = (name: string) =>
-  Config.option(Config.string(name)).pipe(Config.map((o) => Option.getOrUndefined(Option.filter(o, (s) => s.trim() !== ""))))
-
-const intVar = (name: string, fallback: number, min: number, max: number): Config.Config<number> =>
-  Config.string(name).pipe(
-    Config.withDefault(String(fallback)),
-    Config.mapOrFail((raw) => {
-      const t = raw.trim()
-      const n = Number(t)
-      return /^\d+$/.test(t) && n >= min && n <= max
-        ? Either.right(n)
-        : Either.left(invalid(name, `expected an integer ${min}..${max}, got ${JSON.stringify(raw)}`))
-    })
-  )
-
-const boolVar = (name: string): Config.Config<boolean> =>
-  Config.string(name).pipe(
-    Config.withDefault("false"),
-    Config.mapOrFail((raw) => {
-      const v = raw.trim().toLowerCase()
-      if (v === "true" || v === "1") return Either.right(true)
-      if (v === "false" || v === "0" || v === "") return Either.right(false)
-      return Either.left(invalid(name, `expected true or false, got ${JSON.stringify(raw)}`))
-    })
-  )
-
 const required = (name: string, expected: string): Config.Config<string> =>
   Config.option(Config.string(name)).pipe(
     Config.mapOrFail((raw) =>
@@ -406,21 +381,21 @@ export const config = Config.all({
     })
   ),
   tokenId: required("PVE_API_TOKEN_ID", "user@realm!tokenname, e.g. mcp@pve!mcp-observe"),
-  secret: optionalString("PVE_API_TOKEN_SECRET"),
-  secretFile: optionalString("PVE_API_TOKEN_SECRET_FILE"),
-  node: optionalString("PVE_API_NODE"),
-  fingerprint: optionalString("PVE_API_TLS_FINGERPRINT").pipe(
+  secret: ConfigVars.optionalString("PVE_API_TOKEN_SECRET"),
+  secretFile: ConfigVars.optionalString("PVE_API_TOKEN_SECRET_FILE"),
+  node: ConfigVars.optionalString("PVE_API_NODE"),
+  fingerprint: ConfigVars.optionalString("PVE_API_TLS_FINGERPRINT").pipe(
     Config.mapOrFail((raw) => {
       if (raw === undefined) return Either.right(undefined)
       const parsed = PinnedTls.parsePin(raw)
       return Either.isLeft(parsed) ? Either.left(invalid("PVE_API_TLS_FINGERPRINT", parsed.left)) : Either.right(raw)
     })
   ),
-  tofu: boolVar("PVE_API_TLS_TOFU"),
+  tofu: ConfigVars.boolean("PVE_API_TLS_TOFU", false),
   knownCertsPath: DataDir.under("PVE_API_KNOWN_CERTS_PATH", "known_certs.json"),
-  timeoutMs: intVar("PVE_API_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 600_000),
-  connectTimeoutMs: intVar("PVE_API_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT_MS, 100, 120_000),
-  retries: intVar("PVE_API_RETRIES", DEFAULT_RETRIES, 0, 10)
+  timeoutMs: ConfigVars.integer("PVE_API_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 600_000),
+  connectTimeoutMs: ConfigVars.integer("PVE_API_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT_MS, 100, 120_000),
+  retries: ConfigVars.integer("PVE_API_RETRIES", DEFAULT_RETRIES, 0, 10)
 })
 
 /** Reads and validates the client's options from the environment, reading the secret file if named. */

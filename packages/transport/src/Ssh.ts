@@ -28,6 +28,7 @@ import {
   SshTrustUnavailable,
   SshUnreachable
 } from "@homelab-mcp/core/Errors"
+import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import * as DataDir from "@homelab-mcp/core/DataDir"
 import { CappedBuffer } from "./internal/sshOutput.js"
 import {
@@ -677,15 +678,6 @@ export const layer = (options: SshOptions): Layer.Layer<Ssh, SshTrustUnavailable
 // Configuration (tiers-setup.md §3)
 // ---------------------------------------------------------------------------------------------------
 
-const intIn = (name: string, min: number, max: number, fallback: number) =>
-  Config.integer(name).pipe(
-    Config.validate({
-      message: `${name} must be an integer from ${min} to ${max}`,
-      validation: (n) => n >= min && n <= max
-    }),
-    Config.withDefault(fallback)
-  )
-
 const hostFromApiUrl = Config.string("PVE_API_BASE_URL").pipe(
   Config.mapOrFail((url) => {
     let host = ""
@@ -705,7 +697,7 @@ const hostFromApiUrl = Config.string("PVE_API_BASE_URL").pipe(
 /** SSH settings from the environment; a malformed value fails naming the variable, the value and the range. */
 export const config: Config.Config<SshOptions> = Config.all({
   host: Config.string("SSH_HOST").pipe(Config.orElse(() => hostFromApiUrl)),
-  port: intIn("SSH_PORT", 1, 65_535, 22),
+  port: ConfigVars.integer("SSH_PORT", 22, 1, 65_535),
   user: Config.string("SSH_USER").pipe(
     Config.validate({ message: "SSH_USER must be a user name without spaces", validation: (s) => /^[A-Za-z0-9._-]{1,64}$/.test(s) }),
     Config.withDefault("root")
@@ -722,13 +714,13 @@ export const config: Config.Config<SshOptions> = Config.all({
     )
   ),
   hostKeyAlgorithm: Config.literal(...HOST_KEY_ALGORITHMS)("SSH_HOST_KEY_ALGORITHM").pipe(Config.withDefault("ssh-ed25519" as const)),
-  tofu: Config.boolean("SSH_HOST_KEY_TOFU").pipe(Config.withDefault(false)),
+  tofu: ConfigVars.boolean("SSH_HOST_KEY_TOFU", false),
   knownHostsPath: DataDir.under("SSH_KNOWN_HOSTS_PATH", "known_hosts.json"),
-  connectTimeoutMs: intIn("SSH_CONNECT_TIMEOUT_MS", 100, 600_000, 10_000),
-  keepaliveMs: intIn("SSH_KEEPALIVE_MS", 100, 3_600_000, 10_000),
-  reconnectDelayMs: intIn("SSH_RECONNECT_DELAY_MS", 0, 600_000, 3_000),
-  commandTimeoutGraceMs: intIn("SSH_COMMAND_TIMEOUT_GRACE_MS", 0, 600_000, 10_000),
-  maxChannels: intIn("SSH_MAX_CHANNELS", 2, 64, 8),
+  connectTimeoutMs: ConfigVars.integer("SSH_CONNECT_TIMEOUT_MS", 10_000, 100, 600_000),
+  keepaliveMs: ConfigVars.integer("SSH_KEEPALIVE_MS", 10_000, 100, 3_600_000),
+  reconnectDelayMs: ConfigVars.integer("SSH_RECONNECT_DELAY_MS", 3_000, 0, 600_000),
+  commandTimeoutGraceMs: ConfigVars.integer("SSH_COMMAND_TIMEOUT_GRACE_MS", 10_000, 0, 600_000),
+  maxChannels: ConfigVars.integer("SSH_MAX_CHANNELS", 8, 2, 64),
   nodeTempDir: Config.string("MCP_NODE_TEMP_DIR").pipe(
     Config.validate({
       message: "MCP_NODE_TEMP_DIR must be an absolute path without spaces or quotes",
@@ -736,7 +728,7 @@ export const config: Config.Config<SshOptions> = Config.all({
     }),
     Config.withDefault("/tmp")
   ),
-  outputMaxBytes: intIn("MCP_EXEC_OUTPUT_MAX_BYTES", 64, 16 * 1024 * 1024, 65_536)
+  outputMaxBytes: ConfigVars.integer("MCP_EXEC_OUTPUT_MAX_BYTES", 65_536, 64, 16 * 1024 * 1024)
 }).pipe(
   Config.map((c): SshOptions => ({
     host: c.host,

@@ -7,13 +7,13 @@
 import { apiPath, PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { Progress } from "@homelab-mcp/core/capabilities/Progress"
 import { type TaskOutcome, Tasks, type WaitOptions } from "@homelab-mcp/core/capabilities/Tasks"
+import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import { TaskFailed, TaskTimeout } from "@homelab-mcp/core/Errors"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -130,22 +130,10 @@ export const waitWithProgress = (
 /** The follower as a layer over `PveApi`. */
 export const layer = (options: Options = {}): Layer.Layer<Tasks, never, PveApi> => Layer.effect(Tasks, make(options))
 
-const intVar = (name: string, fallback: number, min: number, max: number): Config.Config<number> =>
-  Config.string(name).pipe(
-    Config.withDefault(String(fallback)),
-    Config.mapOrFail((raw) => {
-      const t = raw.trim()
-      const n = Number(t)
-      return /^\d+$/.test(t) && n >= min && n <= max
-        ? Either.right(n)
-        : Either.left(ConfigError.InvalidData([name], `expected an integer ${min}..${max}, got ${JSON.stringify(raw)}`))
-    })
-  )
-
 /** `PVE_TASK_POLL_INTERVAL_MS` (1000) and `PVE_TASK_TIMEOUT_MS` (300000). */
 export const config: Config.Config<Required<Options>> = Config.all({
-  pollIntervalMs: intVar("PVE_TASK_POLL_INTERVAL_MS", DEFAULT_POLL_INTERVAL_MS, 10, 600_000),
-  timeoutMs: intVar("PVE_TASK_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 86_400_000)
+  pollIntervalMs: ConfigVars.integer("PVE_TASK_POLL_INTERVAL_MS", DEFAULT_POLL_INTERVAL_MS, 10, 600_000),
+  timeoutMs: ConfigVars.integer("PVE_TASK_TIMEOUT_MS", DEFAULT_TIMEOUT_MS, 100, 86_400_000)
 })
 
 /** The follower configured from the environment. */

@@ -102,11 +102,11 @@ describe("Ssh.config", () => {
     Effect.gen(function*() {
       const cases: Array<[Record<string, string>, RegExp]> = [
         [{ SSH_PORT: "abc" }, /SSH_PORT/],
-        [{ SSH_PORT: "70000" }, /SSH_PORT must be an integer from 1 to 65535/],
+        [{ SSH_PORT: "70000" }, /SSH_PORT: "expected an integer 1\.\.65535, got "70000""/],
         [{ SSH_HOST_KEY_FINGERPRINT: "SHA256:nope" }, /SSH_HOST_KEY_FINGERPRINT/],
         [{ SSH_HOST_KEY_ALGORITHM: "ssh-dss" }, /SSH_HOST_KEY_ALGORITHM/],
         [{ SSH_HOST_KEY_TOFU: "maybe" }, /SSH_HOST_KEY_TOFU/],
-        [{ SSH_MAX_CHANNELS: "1" }, /SSH_MAX_CHANNELS must be an integer from 2 to 64/],
+        [{ SSH_MAX_CHANNELS: "1" }, /SSH_MAX_CHANNELS: "expected an integer 2\.\.64, got "1""/],
         [{ SSH_CONNECT_TIMEOUT_MS: "-5" }, /SSH_CONNECT_TIMEOUT_MS/],
         [{ SSH_KEEPALIVE_MS: "1.5" }, /SSH_KEEPALIVE_MS/],
         [{ SSH_COMMAND_TIMEOUT_GRACE_MS: "lots" }, /SSH_COMMAND_TIMEOUT_GRACE_MS/],

@@ -6,6 +6,7 @@
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
+import * as ConfigVars from "../ConfigVars.js"
 import { parseExtraKeys } from "../redaction/Redact.js"
 
 /** Settings of `describe_homelab`. */
@@ -67,55 +68,32 @@ export const healthDefaults: HealthSettings = {
   apiConcurrency: 32
 }
 
-const ranged = (base: Config.Config<number>, name: string, min: number, max: number, fallback: number) =>
-  base.pipe(
-    Config.withDefault(fallback),
-    Config.mapOrFail((n) =>
-      Number.isFinite(n) && n >= min && n <= max
-        ? Either.right(n)
-        : Either.left(ConfigError.InvalidData([name], `${name}=${n} is out of range; accepted ${min}..${max}`))
-    )
-  )
-
-const int = (name: string, min: number, max: number, fallback: number) =>
-  ranged(Config.integer(name), name, min, max, fallback)
-
-const num = (name: string, min: number, max: number, fallback: number) =>
-  ranged(Config.number(name), name, min, max, fallback)
-
-/** A comma-separated list variable; empty entries dropped. */
-const list = (name: string) =>
-  Config.string(name).pipe(
-    Config.withDefault(""),
-    Config.map((s) => s.split(",").map((x) => x.trim()).filter((x) => x.length > 0))
-  )
-
 /** `describe_homelab` settings from the environment. */
 export const censusConfig: Config.Config<CensusSettings> = Config.all({
-  retention: int("MCP_CENSUS_RETENTION", 1, 100_000, censusDefaults.retention),
-  probeTimeoutMs: int("MCP_CENSUS_PROBE_TIMEOUT_MS", 1, 3_600_000, censusDefaults.probeTimeoutMs),
-  budgetMs: int("MCP_CENSUS_BUDGET_MS", 1, 86_400_000, censusDefaults.budgetMs),
-  maxItems: int("MCP_CENSUS_MAX_ITEMS", 1, 100_000, censusDefaults.maxItems),
-  maxResponseBytes: int("MCP_CENSUS_MAX_RESPONSE_BYTES", 4096, 1_073_741_824, censusDefaults.maxResponseBytes),
-  storageDriftPct: num("MCP_CENSUS_STORAGE_DRIFT_PCT", 0, 100, censusDefaults.storageDriftPct),
-  apiConcurrency: int("MCP_CENSUS_API_CONCURRENCY", 1, 256, censusDefaults.apiConcurrency),
-  sshConcurrency: int("MCP_CENSUS_SSH_CONCURRENCY", 1, 64, censusDefaults.sshConcurrency),
+  retention: ConfigVars.integer("MCP_CENSUS_RETENTION", censusDefaults.retention, 1, 100_000),
+  probeTimeoutMs: ConfigVars.integer("MCP_CENSUS_PROBE_TIMEOUT_MS", censusDefaults.probeTimeoutMs, 1, 3_600_000),
+  budgetMs: ConfigVars.integer("MCP_CENSUS_BUDGET_MS", censusDefaults.budgetMs, 1, 86_400_000),
+  maxItems: ConfigVars.integer("MCP_CENSUS_MAX_ITEMS", censusDefaults.maxItems, 1, 100_000),
+  maxResponseBytes: ConfigVars.integer("MCP_CENSUS_MAX_RESPONSE_BYTES", censusDefaults.maxResponseBytes, 4096, 1_073_741_824),
+  storageDriftPct: ConfigVars.number("MCP_CENSUS_STORAGE_DRIFT_PCT", censusDefaults.storageDriftPct, 0, 100),
+  apiConcurrency: ConfigVars.integer("MCP_CENSUS_API_CONCURRENCY", censusDefaults.apiConcurrency, 1, 256),
+  sshConcurrency: ConfigVars.integer("MCP_CENSUS_SSH_CONCURRENCY", censusDefaults.sshConcurrency, 1, 64),
   redactionExtraKeys: Config.string("MCP_REDACTION_EXTRA_KEYS").pipe(Config.withDefault(""), Config.map((raw) => parseExtraKeys(raw)))
 })
 
 /** `health_check` settings from the environment. */
 export const healthConfig: Config.Config<HealthSettings> = Config.all({
-  loadWarnRatio: num("MCP_HEALTH_LOAD_WARN_RATIO", 0, 1000, healthDefaults.loadWarnRatio),
-  loadCritRatio: num("MCP_HEALTH_LOAD_CRIT_RATIO", 0, 1000, healthDefaults.loadCritRatio),
-  memWarnPct: num("MCP_HEALTH_MEM_WARN_PCT", 0, 100, healthDefaults.memWarnPct),
-  memCritPct: num("MCP_HEALTH_MEM_CRIT_PCT", 0, 100, healthDefaults.memCritPct),
-  fsWarnPct: num("MCP_HEALTH_FS_WARN_PCT", 0, 100, healthDefaults.fsWarnPct),
-  fsCritPct: num("MCP_HEALTH_FS_CRIT_PCT", 0, 100, healthDefaults.fsCritPct),
-  failedUnitsCrit: list("MCP_HEALTH_FAILED_UNITS_CRIT"),
-  pendingUpdatesWarn: int("MCP_HEALTH_PENDING_UPDATES_WARN", 0, 1_000_000, healthDefaults.pendingUpdatesWarn),
-  probeTimeoutMs: int("MCP_HEALTH_PROBE_TIMEOUT_MS", 1, 3_600_000, healthDefaults.probeTimeoutMs),
-  budgetMs: int("MCP_CENSUS_BUDGET_MS", 1, 86_400_000, healthDefaults.budgetMs),
-  apiConcurrency: int("MCP_CENSUS_API_CONCURRENCY", 1, 256, healthDefaults.apiConcurrency)
+  loadWarnRatio: ConfigVars.number("MCP_HEALTH_LOAD_WARN_RATIO", healthDefaults.loadWarnRatio, 0, 1000),
+  loadCritRatio: ConfigVars.number("MCP_HEALTH_LOAD_CRIT_RATIO", healthDefaults.loadCritRatio, 0, 1000),
+  memWarnPct: ConfigVars.number("MCP_HEALTH_MEM_WARN_PCT", healthDefaults.memWarnPct, 0, 100),
+  memCritPct: ConfigVars.number("MCP_HEALTH_MEM_CRIT_PCT", healthDefaults.memCritPct, 0, 100),
+  fsWarnPct: ConfigVars.number("MCP_HEALTH_FS_WARN_PCT", healthDefaults.fsWarnPct, 0, 100),
+  fsCritPct: ConfigVars.number("MCP_HEALTH_FS_CRIT_PCT", healthDefaults.fsCritPct, 0, 100),
+  failedUnitsCrit: ConfigVars.list("MCP_HEALTH_FAILED_UNITS_CRIT", []),
+  pendingUpdatesWarn: ConfigVars.integer("MCP_HEALTH_PENDING_UPDATES_WARN", healthDefaults.pendingUpdatesWarn, 0, 1_000_000),
+  probeTimeoutMs: ConfigVars.integer("MCP_HEALTH_PROBE_TIMEOUT_MS", healthDefaults.probeTimeoutMs, 1, 3_600_000),
+  budgetMs: ConfigVars.integer("MCP_CENSUS_BUDGET_MS", healthDefaults.budgetMs, 1, 86_400_000),
+  apiConcurrency: ConfigVars.integer("MCP_CENSUS_API_CONCURRENCY", healthDefaults.apiConcurrency, 1, 256)
 }).pipe(
   Config.mapOrFail((s) =>
     s.loadWarnRatio > s.loadCritRatio
