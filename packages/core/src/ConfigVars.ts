@@ -48,6 +48,12 @@ export const boolean = (name: string, fallback: boolean): Config.Config<boolean>
     return TRUE.has(v) ? Either.right(true) : FALSE.has(v) ? Either.right(false) : Either.left(`expected true or false, got ${JSON.stringify(raw)}`)
   })
 
+/** One of `values` (exact, after trimming), `fallback` when unset. */
+export const literal = <const L extends ReadonlyArray<string>>(name: string, fallback: L[number], values: L): Config.Config<L[number]> =>
+  parsed(name, fallback, (raw) =>
+    values.includes(raw) ? Either.right(raw as L[number]) : Either.left(`expected one of ${values.join(", ")}, got ${JSON.stringify(raw)}`)
+  )
+
 /** A comma-separated list variable (entries trimmed, empty ones dropped), `fallback` when unset. */
 export const list = (name: string, fallback: ReadonlyArray<string>): Config.Config<ReadonlyArray<string>> =>
   parsed(name, fallback, (raw) => Either.right(raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)))

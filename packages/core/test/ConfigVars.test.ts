@@ -55,6 +55,13 @@ describe("ConfigVars", () => {
     expect(value(deny, { DENY: "/a, ,/b ," })).toEqual(["/a", "/b"])
   })
 
+  it("literals: one of the values exactly, the default when unset", () => {
+    const policy = ConfigVars.literal("POLICY", "warn", ["warn", "refuse"])
+    expect(value(policy, {})).toBe("warn")
+    expect(value(policy, { POLICY: " refuse " })).toBe("refuse")
+    expect(failure(policy, { POLICY: "Refuse" })).toContain('POLICY: "expected one of warn, refuse, got "Refuse""')
+  })
+
   it("optional strings are trimmed; blank is unset", () => {
     const node = ConfigVars.optionalString("NODE")
     expect(value(node, {})).toBeUndefined()

@@ -22,6 +22,7 @@ import * as Policy from "@homelab-mcp/core/backup/Policy"
 import * as Reconstruct from "@homelab-mcp/core/backup/Reconstruct"
 import * as Record from "@homelab-mcp/core/backup/Record"
 import * as Target from "@homelab-mcp/core/backup/Target"
+import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import * as DataDir from "@homelab-mcp/core/DataDir"
 import { BackupStoreFull, Internal, NoBackups, NotRevertible, VersionNotFound } from "@homelab-mcp/core/Errors"
 import * as Clock from "effect/Clock"
@@ -830,20 +831,14 @@ export const make = (options: Options): Effect.Effect<BackupStore.Service> =>
 /** The file-backed store as a layer. */
 export const layer = (options: Options): Layer.Layer<BackupStore> => Layer.effect(BackupStore, make(options))
 
-const positiveInt = (name: string, fallback: number) =>
-  Config.integer(name).pipe(
-    Config.validate({ message: `${name} must be a positive integer`, validation: (n) => n > 0 }),
-    Config.withDefault(fallback)
-  )
-
 /** The settings as a `Config` (tiers-setup.md §3, "Backups"). */
 export const config: Config.Config<Options> = Config.all({
   dir: DataDir.under("MCP_BACKUP_DIR", "backups"),
-  largeFileBytes: positiveInt("MCP_LARGE_FILE_BYTES", Policy.defaultSettings.largeFileBytes),
-  largeFilePolicy: Config.literal("full", "metadata-only")("MCP_LARGE_FILE_POLICY").pipe(Config.withDefault("full" as const)),
-  perFileCap: positiveInt("MCP_BACKUP_PER_FILE_CAP", Policy.defaultSettings.perFileCap),
-  globalCapBytes: positiveInt("MCP_BACKUP_GLOBAL_CAP_BYTES", Policy.defaultSettings.globalCapBytes),
-  diskPressurePolicy: Config.literal("warn", "refuse")("MCP_DISK_PRESSURE_POLICY").pipe(Config.withDefault("warn" as const))
+  largeFileBytes: ConfigVars.integer("MCP_LARGE_FILE_BYTES", Policy.defaultSettings.largeFileBytes, 1, 1_073_741_824),
+  largeFilePolicy: ConfigVars.literal("MCP_LARGE_FILE_POLICY", "full", ["full", "metadata-only"]),
+  perFileCap: ConfigVars.integer("MCP_BACKUP_PER_FILE_CAP", Policy.defaultSettings.perFileCap, 1, 100_000),
+  globalCapBytes: ConfigVars.integer("MCP_BACKUP_GLOBAL_CAP_BYTES", Policy.defaultSettings.globalCapBytes, 1, 1_099_511_627_776),
+  diskPressurePolicy: ConfigVars.literal("MCP_DISK_PRESSURE_POLICY", "warn", ["warn", "refuse"])
 })
 
 /** Reads MCP_BACKUP_DIR (default `<data>/backups`), MCP_LARGE_FILE_BYTES, MCP_LARGE_FILE_POLICY, MCP_BACKUP_PER_FILE_CAP, MCP_BACKUP_GLOBAL_CAP_BYTES and MCP_DISK_PRESSURE_POLICY. */

@@ -13,6 +13,7 @@ import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import * as DataDir from "@homelab-mcp/core/DataDir"
 import { CensusStore, CensusStoreError, fileNameAt, isSnapshotFileName, type Saved } from "@homelab-mcp/core/capabilities/CensusStore"
 
@@ -96,13 +97,10 @@ export const make = (options: Options): CensusStore.Service => {
 /** The store at `options.dir`. */
 export const layer = (options: Options): Layer.Layer<CensusStore> => Layer.succeed(CensusStore, make(options))
 
-/** `MCP_CENSUS_DIR` (default `<data>/census`) and `MCP_CENSUS_RETENTION` (30, at least 1). */
+/** `MCP_CENSUS_DIR` (default `<data>/census`) and `MCP_CENSUS_RETENTION` (30, 1..100000). */
 export const config: Config.Config<Options> = Config.all({
   dir: DataDir.under("MCP_CENSUS_DIR", "census"),
-  retention: Config.integer("MCP_CENSUS_RETENTION").pipe(
-    Config.withDefault(30),
-    Config.validate({ message: "MCP_CENSUS_RETENTION must be an integer of at least 1", validation: (n) => n >= 1 })
-  )
+  retention: ConfigVars.integer("MCP_CENSUS_RETENTION", 30, 1, 100_000)
 })
 
 /** The store configured from the environment. */

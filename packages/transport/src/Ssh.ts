@@ -713,7 +713,7 @@ export const config: Config.Config<SshOptions> = Config.all({
       })
     )
   ),
-  hostKeyAlgorithm: Config.literal(...HOST_KEY_ALGORITHMS)("SSH_HOST_KEY_ALGORITHM").pipe(Config.withDefault("ssh-ed25519" as const)),
+  hostKeyAlgorithm: ConfigVars.literal("SSH_HOST_KEY_ALGORITHM", "ssh-ed25519", HOST_KEY_ALGORITHMS),
   tofu: ConfigVars.boolean("SSH_HOST_KEY_TOFU", false),
   knownHostsPath: DataDir.under("SSH_KNOWN_HOSTS_PATH", "known_hosts.json"),
   connectTimeoutMs: ConfigVars.integer("SSH_CONNECT_TIMEOUT_MS", 10_000, 100, 600_000),
