@@ -4,7 +4,7 @@
  */
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import * as ConfigVars from "./ConfigVars.js"
 
 /** The environment inputs of the resolution. */
 export interface Inputs {
@@ -25,20 +25,18 @@ export const resolve = (inputs: Inputs): string => {
   return join(inputs.platform, inputs.home, ".local", "share", "homelab-mcp")
 }
 
-const optional = (name: string) => Config.option(Config.string(name)).pipe(Config.map(Option.getOrUndefined))
-
 /** The data directory as a `Config` (reads MCP_DATA_DIR, LOCALAPPDATA, XDG_DATA_HOME, HOME/USERPROFILE). */
 export const config: Config.Config<string> = Config.all({
-  mcpDataDir: optional("MCP_DATA_DIR"),
-  localAppData: optional("LOCALAPPDATA"),
-  xdgDataHome: optional("XDG_DATA_HOME"),
+  mcpDataDir: ConfigVars.optionalString("MCP_DATA_DIR"),
+  localAppData: ConfigVars.optionalString("LOCALAPPDATA"),
+  xdgDataHome: ConfigVars.optionalString("XDG_DATA_HOME"),
   home: Config.string("HOME").pipe(Config.orElse(() => Config.string("USERPROFILE")), Config.withDefault("."))
 }).pipe(Config.map((c) => resolve({ ...c, platform: process.platform })))
 
-/** A file or folder under the data directory, overridable by its own variable (e.g. MCP_AUDIT_LOG_PATH). */
+/** A file or folder under the data directory, overridable by its own variable (e.g. MCP_AUDIT_LOG_PATH; blank = unset). */
 export const under = (variable: string, relative: string): Config.Config<string> =>
-  Config.string(variable).pipe(
-    Config.orElse(() => config.pipe(Config.map((dir) => `${dir}${process.platform === "win32" ? "\\" : "/"}${relative}`)))
+  Config.all([ConfigVars.optionalString(variable), config]).pipe(
+    Config.map(([own, dir]) => own ?? `${dir}${process.platform === "win32" ? "\\" : "/"}${relative}`)
   )
 
 /** Reads the data directory now (for CLI code outside a layer). */
