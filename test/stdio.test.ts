@@ -294,6 +294,17 @@ describe("Proxmox enforces the tier; the pin is enforced", () => {
     expect(flag.code).toBe(1)
     expect(flag.stderr).toMatch(/^homelab-mcp: invalid configuration: MCP_HOST_ROOT_ENABLED: /)
   })
+
+  it("a malformed number or boolean stops startup with one line naming the variable, the form and the value", async () => {
+    const env = sandbox.handle.env("observe")
+    const port = await run(["serve"], { ...env, PVE_API_TIMEOUT_MS: "15s" })
+    expect(port.code).toBe(1)
+    expect(port.stdout).toBe("")
+    expect(port.stderr.trim()).toBe('homelab-mcp: invalid configuration: PVE_API_TIMEOUT_MS: expected an integer 100..600000, got "15s"')
+    const tofu = await run(["serve"], { ...env, PVE_API_TLS_TOFU: "sure" })
+    expect(tofu.code).toBe(1)
+    expect(tofu.stderr.trim()).toBe('homelab-mcp: invalid configuration: PVE_API_TLS_TOFU: expected true or false, got "sure"')
+  })
 })
 
 describe("progress notifications", () => {
