@@ -3,6 +3,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import type * as Config from "effect/Config"
 import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
+import * as fc from "fast-check"
 
 const read = <A>(config: Config.Config<A>, env: Record<string, string>) =>
   Effect.runSync(Effect.either(Effect.withConfigProvider(config, ConfigProvider.fromMap(new Map(Object.entries(env))))))
@@ -29,6 +30,18 @@ describe("ConfigVars", () => {
     for (const bad of ["0", "65536", "1.5", "22ms", "0x16", "1e3"]) {
       expect(failure(port, { PORT: bad })).toContain(`PORT: "expected an integer 1..65535, got ${JSON.stringify(bad)}"`)
     }
+  })
+
+  it("property: an integer reads back exactly inside the range, with any surrounding blanks, and fails outside it", () => {
+    const blank = fc.stringMatching(/^[ \t]{0,3}$/)
+    fc.assert(
+      fc.property(fc.integer({ min: -1_000_000, max: 1_000_000 }), blank, blank, (n, before, after) => {
+        const cfg = ConfigVars.integer("N", 0, -1000, 1000)
+        const env = { N: `${before}${n}${after}` }
+        if (n >= -1000 && n <= 1000) expect(value(cfg, env)).toBe(n)
+        else expect(failure(cfg, env)).toContain(`N: "expected an integer -1000..1000, got "${n}""`)
+      })
+    )
   })
 
   it("numbers accept decimals within the range", () => {
