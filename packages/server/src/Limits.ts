@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
+import * as Redact from "@homelab-mcp/core/redaction/Redact"
 
 /** The companion limits. */
 export interface LimitsShape {
@@ -95,7 +96,7 @@ export const config: Config.Config<LimitsShape> = Config.all({
   hostPathAllow: pathList("MCP_PATH_ALLOWLIST", defaults.hostPathAllow),
   commandDenyExtra: Config.string("MCP_COMMAND_DENY_EXTRA").pipe(Config.withDefault("")),
   commandConfirmExtra: Config.string("MCP_COMMAND_CONFIRM_EXTRA").pipe(Config.withDefault("")),
-  redactionExtraKeys: ConfigVars.list("MCP_REDACTION_EXTRA_KEYS", []),
+  redactionExtraKeys: Redact.extraKeysConfig,
   breakerEnabled: ConfigVars.boolean("MCP_BREAKER_ENABLED", true),
   breakerLimit: ConfigVars.integer("MCP_BREAKER_LIMIT", defaults.breakerLimit, 1, 1_000),
   breakerWindowMs: ConfigVars.integer("MCP_BREAKER_WINDOW_MS", defaults.breakerWindowMs, 1_000, 86_400_000)

@@ -24,8 +24,6 @@ import * as path from "node:path"
 import * as File from "./internal/auditFile.js"
 import { auditRedactor, redactAuditText } from "./internal/auditRedact.js"
 import * as Redact from "@homelab-mcp/core/redaction/Redact"
-import * as Config from "effect/Config"
-import * as Option from "effect/Option"
 
 export { AuditLog }
 
@@ -252,14 +250,14 @@ export const layerConfig = (
     AuditLog,
     Effect.gen(function* () {
       const logPath = yield* DataDir.under("MCP_AUDIT_LOG_PATH", "audit.jsonl")
-      const extra = yield* Config.option(Config.string("MCP_REDACTION_EXTRA_KEYS"))
+      const extra = yield* Redact.extraKeysConfig
       const api = yield* PveApi
       return yield* make({
         ...identity,
         path: logPath,
         node: api.node,
         host: api.host,
-        redact: auditRedactor(Redact.parseExtraKeys(Option.getOrUndefined(extra)))
+        redact: auditRedactor(extra)
       })
     })
   )

@@ -7,7 +7,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import * as ConfigVars from "../ConfigVars.js"
-import { parseExtraKeys } from "../redaction/Redact.js"
+import { extraKeysConfig } from "../redaction/Redact.js"
 
 /** Settings of `describe_homelab`. */
 export interface CensusSettings {
@@ -78,7 +78,7 @@ export const censusConfig: Config.Config<CensusSettings> = Config.all({
   storageDriftPct: ConfigVars.number("MCP_CENSUS_STORAGE_DRIFT_PCT", censusDefaults.storageDriftPct, 0, 100),
   apiConcurrency: ConfigVars.integer("MCP_CENSUS_API_CONCURRENCY", censusDefaults.apiConcurrency, 1, 256),
   sshConcurrency: ConfigVars.integer("MCP_CENSUS_SSH_CONCURRENCY", censusDefaults.sshConcurrency, 1, 64),
-  redactionExtraKeys: Config.string("MCP_REDACTION_EXTRA_KEYS").pipe(Config.withDefault(""), Config.map((raw) => parseExtraKeys(raw)))
+  redactionExtraKeys: extraKeysConfig
 })
 
 /** `health_check` settings from the environment. */

@@ -6,6 +6,9 @@
  * mode walks parsed values (maps, arrays, env lists), judging object keys and `KEY=value` array items by
  * their key and sending every other string through text mode.
  */
+import * as Config from "effect/Config"
+import * as Option from "effect/Option"
+import * as ConfigVars from "../ConfigVars.js"
 import * as Rules from "./internal/rules.js"
 
 /** The marker that replaces every secret. */
@@ -60,3 +63,8 @@ export const parseExtraKeys = (raw: string | undefined): ReadonlyArray<string> =
         .split(/[,;]/)
         .map((s) => s.trim())
         .filter((s) => s.length > 0)
+
+/** `MCP_REDACTION_EXTRA_KEYS` as every reader (census, file reads, audit log) takes it: `parseExtraKeys` of the trimmed value. */
+export const extraKeysConfig: Config.Config<ReadonlyArray<string>> = ConfigVars.text("MCP_REDACTION_EXTRA_KEYS").pipe(
+  Config.map((raw) => parseExtraKeys(Option.getOrUndefined(raw)))
+)
