@@ -5,15 +5,14 @@
  * writer or history repository is built.
  */
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type { ApiError, AuditUnavailable, SshTrustUnavailable } from "@homelab-mcp/core/Errors"
+import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import type * as Tier from "@homelab-mcp/core/Tier"
 import type * as Tool from "@homelab-mcp/core/Tool"
 import { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
@@ -43,11 +42,7 @@ const serverInfoLayer = (tier: Tier.Tier): Layer.Layer<ServerInfo, ConfigError.C
     ServerInfo,
     Effect.gen(function* () {
       const api = yield* PveApi
-      const sshHost = yield* Config.option(Config.string("SSH_HOST"))
-      const host = Option.getOrElse(
-        Option.filter(sshHost, (h) => h.trim() !== ""),
-        () => api.host
-      )
+      const host = (yield* ConfigVars.optionalString("SSH_HOST")) ?? api.host
       return { tier, host: host === "" ? null : host, version }
     })
   )

@@ -696,7 +696,11 @@ const hostFromApiUrl = Config.string("PVE_API_BASE_URL").pipe(
 
 /** SSH settings from the environment; a malformed value fails naming the variable, the value and the range. */
 export const config: Config.Config<SshOptions> = Config.all({
-  host: Config.string("SSH_HOST").pipe(Config.orElse(() => hostFromApiUrl)),
+  // a blank SSH_HOST is unset: the API's host is used, as for the server identity
+  host: ConfigVars.optionalString("SSH_HOST").pipe(
+    Config.mapOrFail((h) => (h === undefined ? Either.left(ConfigError.MissingData(["SSH_HOST"], "is not set")) : Either.right(h))),
+    Config.orElse(() => hostFromApiUrl)
+  ),
   port: ConfigVars.integer("SSH_PORT", 22, 1, 65_535),
   user: Config.string("SSH_USER").pipe(
     Config.validate({ message: "SSH_USER must be a user name without spaces", validation: (s) => /^[A-Za-z0-9._-]{1,64}$/.test(s) }),
