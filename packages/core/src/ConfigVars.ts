@@ -25,6 +25,20 @@ const parsed = <A>(name: string, fallback: A, parse: (raw: string) => Either.Eit
     )
   )
 
+/** A variable that must be set (not blank): the trimmed value, or `MissingData` naming the expected form. */
+export const required = (name: string, expected: string): Config.Config<string> =>
+  text(name).pipe(
+    Config.mapOrFail((raw) =>
+      Option.isSome(raw)
+        ? Either.right(raw.value)
+        : Either.left(ConfigError.MissingData([name], `is not set (expected ${expected}); run \`homelab-mcp doctor\``))
+    )
+  )
+
+/** A string variable that must pass `test` (described by `expected`), `fallback` when unset. */
+export const checked = (name: string, fallback: string, expected: string, test: (value: string) => boolean): Config.Config<string> =>
+  parsed(name, fallback, (raw) => (test(raw) ? Either.right(raw) : Either.left(`expected ${expected}, got ${JSON.stringify(raw)}`)))
+
 /** An integer variable within `[min, max]`, `fallback` when unset. */
 export const integer = (name: string, fallback: number, min: number, max: number): Config.Config<number> =>
   parsed(name, fallback, (raw) => {

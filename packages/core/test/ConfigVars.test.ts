@@ -75,6 +75,17 @@ describe("ConfigVars", () => {
     expect(failure(policy, { POLICY: "Refuse" })).toContain('POLICY: "expected one of warn, refuse, got "Refuse""')
   })
 
+  it("required strings must be set and not blank; checked strings fall back when unset and name the expected form", () => {
+    const url = ConfigVars.required("URL", "https://<host>:8006/api2/json")
+    expect(value(url, { URL: " https://pve:8006/api2/json " })).toBe("https://pve:8006/api2/json")
+    for (const env of [{}, { URL: "  " }]) expect(failure(url, env)).toContain("URL")
+    expect(failure(url, {})).toContain("expected https://<host>:8006/api2/json")
+    const dir = ConfigVars.checked("DIR", "/tmp", "an absolute path", (s) => s.startsWith("/"))
+    expect(value(dir, { DIR: "" })).toBe("/tmp")
+    expect(value(dir, { DIR: "/var/tmp" })).toBe("/var/tmp")
+    expect(failure(dir, { DIR: "tmp" })).toContain('DIR: "expected an absolute path, got "tmp""')
+  })
+
   it("optional strings are trimmed; blank is unset", () => {
     const node = ConfigVars.optionalString("NODE")
     expect(value(node, {})).toBeUndefined()

@@ -19,7 +19,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
@@ -361,18 +360,9 @@ export const layer = (options: Options): Layer.Layer<PveApi, ApiError | ConfigEr
 // Configuration (tiers-setup.md §3)
 // ---------------------------------------------------------------------------------------------------
 
-const required = (name: string, expected: string): Config.Config<string> =>
-  Config.option(Config.string(name)).pipe(
-    Config.mapOrFail((raw) =>
-      Option.isNone(raw) || raw.value.trim() === ""
-        ? Either.left(ConfigError.MissingData([name], `is not set (expected ${expected}); run \`homelab-mcp doctor\``))
-        : Either.right(raw.value.trim())
-    )
-  )
-
 /** The environment variables of the client, validated (the secret file is read by `loadOptions`). */
 export const config = Config.all({
-  baseUrl: required("PVE_API_BASE_URL", "https://<host>:8006/api2/json").pipe(
+  baseUrl: ConfigVars.required("PVE_API_BASE_URL", "https://<host>:8006/api2/json").pipe(
     Config.mapOrFail((raw) => {
       const parsed = PveUrl.parseBaseUrl(raw)
       return Either.isLeft(parsed)
@@ -380,7 +370,7 @@ export const config = Config.all({
         : Either.right(raw)
     })
   ),
-  tokenId: required("PVE_API_TOKEN_ID", "user@realm!tokenname, e.g. mcp@pve!mcp-observe"),
+  tokenId: ConfigVars.required("PVE_API_TOKEN_ID", "user@realm!tokenname, e.g. mcp@pve!mcp-observe"),
   secret: ConfigVars.optionalString("PVE_API_TOKEN_SECRET"),
   secretFile: ConfigVars.optionalString("PVE_API_TOKEN_SECRET_FILE"),
   node: ConfigVars.optionalString("PVE_API_NODE"),

@@ -702,19 +702,19 @@ export const config: Config.Config<SshOptions> = Config.all({
     Config.orElse(() => hostFromApiUrl)
   ),
   port: ConfigVars.integer("SSH_PORT", 22, 1, 65_535),
-  user: Config.string("SSH_USER").pipe(
-    Config.validate({ message: "SSH_USER must be a user name without spaces", validation: (s) => /^[A-Za-z0-9._-]{1,64}$/.test(s) }),
-    Config.withDefault("root")
-  ),
-  keyPath: Config.string("SSH_KEY_PATH"),
+  user: ConfigVars.checked("SSH_USER", "root", "a user name without spaces", (s) => /^[A-Za-z0-9._-]{1,64}$/.test(s)),
+  keyPath: ConfigVars.required("SSH_KEY_PATH", "the path of the private key, e.g. ~/.ssh/homelab-mcp"),
   passphrase: Config.option(Config.redacted("SSH_KEY_PASSPHRASE")),
-  hostKeyFingerprint: Config.option(
-    Config.string("SSH_HOST_KEY_FINGERPRINT").pipe(
-      Config.validate({
-        message:
-          "SSH_HOST_KEY_FINGERPRINT must be SHA256:<43 base64 characters>, bare base64, or a whole `ssh-keygen -lf` line",
-        validation: (s) => Either.isRight(normalizeFingerprint(s))
-      })
+  hostKeyFingerprint: ConfigVars.text("SSH_HOST_KEY_FINGERPRINT").pipe(
+    Config.mapOrFail((fp) =>
+      Option.isNone(fp) || Either.isRight(normalizeFingerprint(fp.value))
+        ? Either.right(fp)
+        : Either.left(
+          ConfigError.InvalidData(
+            ["SSH_HOST_KEY_FINGERPRINT"],
+            `expected SHA256:<43 base64 characters>, bare base64, or a whole \`ssh-keygen -lf\` line, got ${JSON.stringify(fp.value)}`
+          )
+        )
     )
   ),
   hostKeyAlgorithm: ConfigVars.literal("SSH_HOST_KEY_ALGORITHM", "ssh-ed25519", HOST_KEY_ALGORITHMS),
@@ -725,13 +725,7 @@ export const config: Config.Config<SshOptions> = Config.all({
   reconnectDelayMs: ConfigVars.integer("SSH_RECONNECT_DELAY_MS", 3_000, 0, 600_000),
   commandTimeoutGraceMs: ConfigVars.integer("SSH_COMMAND_TIMEOUT_GRACE_MS", 10_000, 0, 600_000),
   maxChannels: ConfigVars.integer("SSH_MAX_CHANNELS", 8, 2, 64),
-  nodeTempDir: Config.string("MCP_NODE_TEMP_DIR").pipe(
-    Config.validate({
-      message: "MCP_NODE_TEMP_DIR must be an absolute path without spaces or quotes",
-      validation: (s) => /^\/[A-Za-z0-9._/-]*$/.test(s)
-    }),
-    Config.withDefault("/tmp")
-  ),
+  nodeTempDir: ConfigVars.checked("MCP_NODE_TEMP_DIR", "/tmp", "an absolute path without spaces or quotes", (s) => /^\/[A-Za-z0-9._/-]*$/.test(s)),
   outputMaxBytes: ConfigVars.integer("MCP_EXEC_OUTPUT_MAX_BYTES", 65_536, 64, 16 * 1024 * 1024)
 }).pipe(
   Config.map((c): SshOptions => ({

@@ -123,6 +123,10 @@ describe("Ssh.config", () => {
       }
       const { SSH_KEY_PATH: _k, ...noKey } = base
       expect(yield* failureText(noKey)).toMatch(/SSH_KEY_PATH/)
+      expect(yield* failureText({ ...base, SSH_KEY_PATH: " " })).toMatch(/SSH_KEY_PATH/)
+      const blanks = yield* load({ ...base, SSH_USER: "", SSH_HOST_KEY_FINGERPRINT: " ", MCP_NODE_TEMP_DIR: "" })
+      expect(blanks).toMatchObject({ user: "root", nodeTempDir: "/tmp" })
+      expect(blanks.hostKeyFingerprint).toBeUndefined()
     }))
 
   it.effect("layerConfig stops startup without a pin unless TOFU is on", () =>
