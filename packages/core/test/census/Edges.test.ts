@@ -3,11 +3,17 @@
  * vmids may be called new), storage and network lists cut on either side, capability known on one side
  * only, storage usage with figures missing; optional section fields absent rather than undefined; and
  * snapshot capability on cdrom drives, bare `spice` or empty USB entries, multi-digit and non-numeric
- * key suffixes, other raw lxc keys mentioning /dev/, and `enabled=1` after a space.
+ * key suffixes, other raw lxc keys mentioning /dev/, and `enabled=1` after a space; PVE decoding of
+ * nested objects, versions with multi-digit parts, kernel and memory strings with extra spaces, tags
+ * with leading separators; the size cap on VM configs, empty rosters and interface lists, drift's
+ * tailscale list, pools under a node without ZFS, and error texts of exactly 500 characters.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { CensusDocument, Guest, Sections as SectionsT, StorageItem, Truncation } from "@homelab-mcp/core/census/Document"
+import * as Schema from "effect/Schema"
+import type { CensusDocument, Guest, NodeSection, Sections as SectionsT, StorageItem, Truncation } from "@homelab-mcp/core/census/Document"
 import * as Drift from "@homelab-mcp/core/census/Drift"
+import * as Finalize from "@homelab-mcp/core/census/Finalize"
+import * as Pve from "@homelab-mcp/core/census/Pve"
 import * as Sections from "@homelab-mcp/core/census/Sections"
 import * as SnapshotCapable from "@homelab-mcp/core/census/SnapshotCapable"
 
@@ -169,5 +175,112 @@ describe("SnapshotCapable edges", () => {
   it("the agent is enabled by enabled=1 even after a space", () => {
     expect(SnapshotCapable.agentConfigured({ agent: "fstrim_cloned_disks=1, enabled=1" })).toBe(true)
     expect(SnapshotCapable.agentConfigured({ agent: "fstrim_cloned_disks=1, enabled=0" })).toBe(false)
+  })
+})
+
+describe("Pve decoding and normalization edges", () => {
+  it("nested node status objects, ZFS pools, services and cluster nodes are decoded field by field", () => {
+    const status = Schema.decodeUnknownSync(Pve.NodeStatus)({
+      "current-kernel": { release: "6.8.12-4-pve" },
+      cpuinfo: { cpus: "16" },
+      memory: { total: "1000", used: 10 }
+    })
+    expect(status).toEqual({ "current-kernel": { release: "6.8.12-4-pve" }, cpuinfo: { cpus: 16 }, memory: { total: 1000, used: 10 } })
+    expect(Schema.decodeUnknownSync(Pve.ZfsPools)([{ name: "tank", health: "ONLINE", size: "100" }])).toEqual([{ name: "tank", health: "ONLINE", size: 100 }])
+    expect(Schema.decodeUnknownSync(Pve.ServiceList)([{ service: "pveproxy", "active-state": "active" }])).toEqual([{ service: "pveproxy", "active-state": "active" }])
+    expect(Schema.decodeUnknownSync(Pve.ClusterNodes)([{ node: "pve", status: "online" }])).toEqual([{ node: "pve", status: "online" }])
+    expect(() => Schema.decodeUnknownSync(Pve.ZfsPools)([{ name: "tank" }])).toThrow()
+  })
+
+  it("versions: multi-digit parts are read; only pve-manager/ or a bare version at the start counts", () => {
+    expect(Pve.parseVersion("pve-manager/10.0.1/abc")).toBe("10.0.1")
+    expect(Pve.parseVersion("pve-manager/9.10.2/abc")).toBe("9.10.2")
+    expect(Pve.parseVersion("proxmox-ve/8.1.4")).toBeNull()
+  })
+
+  it("the kernel comes from current-kernel first; kversion words may be separated by several spaces", () => {
+    expect(Pve.parseKernel({ "current-kernel": { release: "6.8.12-4-pve" }, kversion: "Linux 6.8.8-1-pve #1" })).toBe("6.8.12-4-pve")
+    expect(Pve.parseKernel({ kversion: "Linux  6.8.12-4-pve #1" })).toBe("6.8.12-4-pve")
+  })
+
+  it("QEMU memory: spaces around current= and its value are allowed; a value that is not all digits is null", () => {
+    expect(Pve.parseQemuMemoryBytes("shares=500, current=2048")).toBe(2048 * 2 ** 20)
+    expect(Pve.parseQemuMemoryBytes("current=2048 ,shares=500")).toBe(2048 * 2 ** 20)
+    expect(Pve.parseQemuMemoryBytes("current=a1")).toBeNull()
+  })
+
+  it("tags with leading, trailing or doubled separators give no empty tags", () => {
+    expect(Pve.parseTags(";infra;;dns;")).toEqual(["infra", "dns"])
+    expect(Pve.parseTags(" ")).toEqual([])
+  })
+})
+
+describe("Finalize edges", () => {
+  const base = doc({})
+  const vm = (vmid: number): Guest => ({ vmid, name: `vm${vmid}`, status: "running", config: { description: "x".repeat(200) } })
+
+  it("error texts of exactly 500 characters are kept; one more is cut to 500 with an ellipsis", () => {
+    expect(Finalize.capErrorText("e".repeat(500))).toBe("e".repeat(500))
+    const cutText = Finalize.capErrorText("e".repeat(501))
+    expect(cutText).toHaveLength(500)
+    expect(cutText.endsWith("e…")).toBe(true)
+  })
+
+  it("isTruncated is per section", () => {
+    expect(Finalize.isTruncated({ truncations: [cut("storage")] }, "containers")).toBe(false)
+    expect(Finalize.isTruncated({ truncations: [cut("storage")] }, "storage")).toBe(true)
+  })
+
+  it("VM config maps are removed too when there are no containers", () => {
+    const input = { ...base, sections: { vms: [vm(200), vm(201)] } }
+    const out = Finalize.fitResponse(input, Finalize.byteSize(input) - 100)
+    expect(out.sections.vms!.map((g) => "config" in g)).toEqual([false, false])
+    expect(out.truncations).toEqual([{ section: "_response", reason: expect.stringContaining("removed guest config maps"), omitted: 2, target: "config" }])
+  })
+
+  it("empty Docker rosters and an empty interface list add no truncation; stripping rosters that is not enough goes on", () => {
+    const input = {
+      ...base,
+      sections: {
+        services: [{ vmid: 101, failedUnits: [], docker: [{ name: "caddy", image: "caddy:2", status: "Up" }] }, { vmid: 102, failedUnits: [], docker: [] }],
+        network: { ifaces: [], bridges: [] },
+        storage: Array.from({ length: 10 }, (_, i) => store(`s${i}`))
+      }
+    }
+    const max = Finalize.byteSize(input) - 300
+    const out = Finalize.fitResponse(input, max)
+    expect(Finalize.byteSize(out)).toBeLessThanOrEqual(max)
+    expect(out.truncations.map((t) => t.target)).toEqual(["services", "storage"])
+    expect(out.truncations[0]).toMatchObject({ omitted: 1, reason: expect.stringContaining("removed Docker rosters") })
+  })
+
+  it("drift's tailscale list is cut like the others, under its own name", () => {
+    const tailscale = Array.from({ length: 30 }, (_, i) => ({ field: `f${i}`, from: "a".repeat(20), to: "b".repeat(20) }))
+    const input: CensusDocument = { ...base, drift: { mode: "compared", comparedTo: "s", notCompared: [], tailscale } }
+    const max = Finalize.byteSize(input) - 500
+    const out = Finalize.fitResponse(input, max)
+    expect(Finalize.byteSize(out)).toBeLessThanOrEqual(max)
+    const kept = out.drift?.mode === "compared" ? out.drift.tailscale : undefined
+    expect(kept!.length).toBeLessThan(30)
+    expect(out.truncations).toEqual([
+      { section: "_response", reason: expect.stringContaining("entries of drift.tailscale"), omitted: 30 - kept!.length, target: "drift.tailscale" }
+    ])
+  })
+
+  it("ZFS pools are cut with the node as target; a node without ZFS has no pools list", () => {
+    const pools = Array.from({ length: 20 }, (_, i) => ({ name: `pool-${i}`, health: "ONLINE", sizeBytes: 1, allocBytes: 1 }))
+    const node: NodeSection = { version: null, kernel: null, uptime: "up 0m", uptimeSecs: 0, cpu: null, memBytes: null, memUsedBytes: null, load: [], zpool: { healthy: true, pools, detail: "20 pools ONLINE" } }
+    const input = { ...base, sections: { node } }
+    const out = Finalize.fitResponse(input, Finalize.byteSize(input) - 100)
+    expect(out.truncations.map((t) => t.target)).toEqual(["node"])
+    const noZfs = { ...base, sections: { node: { ...node, zpool: null }, vms: [vm(1), vm(2)].map(({ config: _c, ...g }) => g) } }
+    const out2 = Finalize.fitResponse(noZfs, Finalize.byteSize(noZfs) - 20)
+    expect(out2.truncations.map((t) => t.target)).toEqual(["vms"])
+    expect(out2.sections.vms!.length).toBeLessThan(2)
+  })
+
+  it("when nothing is left to cut the document is returned as it is, over the cap", () => {
+    const out = Finalize.fitResponse(base, 10)
+    expect(out).toEqual({ ...base, truncations: [], truncated: false })
   })
 })
