@@ -190,6 +190,10 @@ describe("Pve decoding and normalization edges", () => {
     expect(Schema.decodeUnknownSync(Pve.ServiceList)([{ service: "pveproxy", "active-state": "active" }])).toEqual([{ service: "pveproxy", "active-state": "active" }])
     expect(Schema.decodeUnknownSync(Pve.ClusterNodes)([{ node: "pve", status: "online" }])).toEqual([{ node: "pve", status: "online" }])
     expect(() => Schema.decodeUnknownSync(Pve.ZfsPools)([{ name: "tank" }])).toThrow()
+    // string fields are checked too, not passed through
+    expect(() => Schema.decodeUnknownSync(Pve.NodeStatus)({ "current-kernel": { release: 6 } })).toThrow()
+    expect(() => Schema.decodeUnknownSync(Pve.ServiceList)([{ service: 1 }])).toThrow()
+    expect(() => Schema.decodeUnknownSync(Pve.ClusterNodes)([{ node: 1 }])).toThrow()
   })
 
   it("versions: multi-digit parts are read; only pve-manager/ or a bare version at the start counts", () => {
