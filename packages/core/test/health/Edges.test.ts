@@ -23,24 +23,14 @@ import * as Rules from "@homelab-mcp/core/health/Rules"
 import type { HealthSection } from "@homelab-mcp/core/health/Rules"
 import type { Tier } from "@homelab-mcp/core/Tier"
 import * as F from "../census/fixtures.js"
-import { dfFixture } from "./fixtures.js"
+import { type Answer, nodeShell } from "./fixtures.js"
 
 const s = healthDefaults
-const key = (argv: ReadonlyArray<string>) => argv.join(" ")
 
 /** A 403 whose body names no privilege: the error text falls back to the row's own privilege. */
 const unnamed403 = (path: string) => () => Effect.fail(new ApiForbidden({ path, privileges: [], reason: "Permission check failed" }))
 
-const shell = (over: Array<[ReadonlyArray<string>, { exitCode: number | null; stdout: string }]> = []): F.FakeShell => ({
-  events: [],
-  commands: new Map([
-    [key(Ssh.dfArgv), { exitCode: 0, stdout: dfFixture }],
-    [key(Ssh.failedUnitsArgv), { exitCode: 0, stdout: "" }],
-    [key(Ssh.aptSimulateArgv), { exitCode: 0, stdout: "" }],
-    [key(Ssh.aptListsMtimeArgv), { exitCode: 0, stdout: "1763640000\n" }],
-    ...over.map(([argv, r]) => [key(argv), r] as const)
-  ])
-})
+const shell = (over: ReadonlyArray<readonly [ReadonlyArray<string>, Answer]> = []) => nodeShell(over)
 
 const run = (
   fake: F.FakeApi,

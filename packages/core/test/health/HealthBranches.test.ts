@@ -18,21 +18,12 @@ import * as Rules from "@homelab-mcp/core/health/Rules"
 import type { HealthSection } from "@homelab-mcp/core/health/Rules"
 import type { Tier } from "@homelab-mcp/core/Tier"
 import * as F from "../census/fixtures.js"
-import { dfFixture } from "./fixtures.js"
+import { type Answer, dfFixture, nodeShell } from "./fixtures.js"
 
 const s = healthDefaults
-const key = (argv: ReadonlyArray<string>) => argv.join(" ")
 
-const shell = (over: Array<[ReadonlyArray<string>, { exitCode: number | null; stdout: string; stderr?: string }]> = []): F.FakeShell => ({
-  events: [],
-  commands: new Map([
-    [key(Ssh.dfArgv), { exitCode: 0, stdout: dfFixture }],
-    [key(Ssh.failedUnitsArgv), { exitCode: 0, stdout: "" }],
-    [key(Ssh.aptSimulateArgv), { exitCode: 0, stdout: "Inst libc6 [2.41-1] (2.41-2 Debian:13)\n" }],
-    [key(Ssh.aptListsMtimeArgv), { exitCode: 0, stdout: "1763640000\n" }],
-    ...over.map(([argv, r]) => [key(argv), r] as const)
-  ])
-})
+const shell = (over: ReadonlyArray<readonly [ReadonlyArray<string>, Answer]> = []) =>
+  nodeShell(over, { apt: "Inst libc6 [2.41-1] (2.41-2 Debian:13)\n" })
 
 const run = (
   routes: F.Routes,

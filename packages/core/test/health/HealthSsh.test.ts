@@ -6,21 +6,15 @@ import { healthDefaults } from "@homelab-mcp/core/census/Settings"
 import * as Health from "@homelab-mcp/core/health/Health"
 import { healthSections, type HealthSection } from "@homelab-mcp/core/health/Rules"
 import * as F from "../census/fixtures.js"
-import { dfFixture } from "./fixtures.js"
+import { type Answer, nodeShell } from "./fixtures.js"
 
-const key = (argv: ReadonlyArray<string>) => argv.join(" ")
 const listsMtime = 1_763_640_000 // 2025-11-20T12:00:00Z
 
-const shell = (over: Array<[string, { exitCode: number | null; stdout: string; stderr?: string }]> = []): F.FakeShell => ({
-  events: [],
-  commands: new Map([
-    [key(Ssh.dfArgv), { exitCode: 0, stdout: dfFixture }],
-    [key(Ssh.failedUnitsArgv), { exitCode: 0, stdout: "" }],
-    [key(Ssh.aptSimulateArgv), { exitCode: 0, stdout: "NOTE: simulation\nInst libc6 [2.41-1] (2.41-2 Debian:13)\nInst tzdata [2025a] (2025b Debian:13)\nConf libc6 (2.41-2)\n" }],
-    [key(Ssh.aptListsMtimeArgv), { exitCode: 0, stdout: `${listsMtime}\n` }],
-    ...over
-  ])
-})
+const shell = (over: ReadonlyArray<readonly [ReadonlyArray<string>, Answer]> = []) =>
+  nodeShell(over, {
+    apt: "NOTE: simulation\nInst libc6 [2.41-1] (2.41-2 Debian:13)\nInst tzdata [2025a] (2025b Debian:13)\nConf libc6 (2.41-2)\n",
+    listsMtime
+  })
 
 const run = (sh: F.FakeShell | null, sections: ReadonlyArray<HealthSection> = healthSections, includePseudoFs = false) =>
   Health.check({ sections, includePseudoFs, tier: "companion" }, healthDefaults).pipe(
@@ -64,7 +58,7 @@ describe("Health.check at companion", () => {
   it.effect("a failed unit in MCP_HEALTH_FAILED_UNITS_CRIT is crit", () =>
     Effect.gen(function* () {
       const r = yield* Health.check({ sections: ["units"], includePseudoFs: false, tier: "root" }, { ...healthDefaults, failedUnitsCrit: ["zfs-import-cache"] }).pipe(
-        Effect.provide(Layer.merge(F.layer(F.makeFake()), F.shellLayer(shell([[key(Ssh.failedUnitsArgv), { exitCode: 0, stdout: "zfs-import-cache.service loaded failed failed Import ZFS pools\n" }]]))))
+        Effect.provide(Layer.merge(F.layer(F.makeFake()), F.shellLayer(shell([[Ssh.failedUnitsArgv, { exitCode: 0, stdout: "zfs-import-cache.service loaded failed failed Import ZFS pools\n" }]]))))
       )
       expect(r.findings.find((f) => f.check === "failed-units")).toMatchObject({ status: "crit", detail: ["zfs-import-cache.service"] })
       expect(r.status).toBe("crit")
@@ -73,7 +67,7 @@ describe("Health.check at companion", () => {
 
   it.effect("an SSH failure is a section error (complete:false); without a NodeShell too", () =>
     Effect.gen(function* () {
-      const r = yield* run(shell([[key(Ssh.aptListsMtimeArgv), { exitCode: 1, stdout: "", stderr: "stat: cannot statx" }]]), ["updates"])
+      const r = yield* run(shell([[Ssh.aptListsMtimeArgv, { exitCode: 1, stdout: "", stderr: "stat: cannot statx" }]]), ["updates"])
       expect(r.complete).toBe(false)
       expect(r.errors).toEqual([{ section: "updates", probe: "updates", error: expect.stringContaining("CommandFailed") }])
       const none = yield* run(null, ["updates", "node"])

@@ -1,3 +1,6 @@
+import * as Ssh from "@homelab-mcp/core/census/Ssh"
+import type * as F from "../census/fixtures.js"
+
 /** A df fixture as `df -B1 --output=source,fstype,target,size,used,avail` prints it on a PVE node. */
 export const dfFixture = [
   "Filesystem           Type     Mounted on                1B-blocks         Used        Avail",
@@ -12,3 +15,20 @@ export const dfFixture = [
   "overlay              overlay  /var/lib/docker/overlay2/abc/merged 1000 990 10"
 ].join("\n")
 
+/** One command's scripted answer. */
+export type Answer = { exitCode: number | null; stdout: string; stderr?: string }
+
+/** A node shell answering the health probes (df, failed units, apt, lists mtime); `over` replaces answers by argv. */
+export const nodeShell = (
+  over: ReadonlyArray<readonly [ReadonlyArray<string>, Answer]> = [],
+  defaults: { readonly apt?: string; readonly listsMtime?: number } = {}
+): F.FakeShell => ({
+  events: [],
+  commands: new Map<string, Answer>([
+    [Ssh.dfArgv.join(" "), { exitCode: 0, stdout: dfFixture }],
+    [Ssh.failedUnitsArgv.join(" "), { exitCode: 0, stdout: "" }],
+    [Ssh.aptSimulateArgv.join(" "), { exitCode: 0, stdout: defaults.apt ?? "" }],
+    [Ssh.aptListsMtimeArgv.join(" "), { exitCode: 0, stdout: `${defaults.listsMtime ?? 1763640000}\n` }],
+    ...over.map(([argv, r]) => [argv.join(" "), r] as const)
+  ])
+})
