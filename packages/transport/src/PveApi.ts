@@ -8,7 +8,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { type Method, type Params, PveApi } from "@homelab-mcp/core/capabilities/PveApi"
+import { type EachOptions, eachVia, type Method, type Outcome, type Params, PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import * as DataDir from "@homelab-mcp/core/DataDir"
 import { type ApiError, ApiServerError, ApiTimeout, ApiUnreachable, TlsPinMismatch, TlsTrustUnavailable } from "@homelab-mcp/core/Errors"
@@ -110,15 +110,17 @@ const reasonPhraseOf = (response: HttpClientResponse.HttpClientResponse): string
   return undefined
 }
 
-const classifyRequestError = (error: HttpClientError.RequestError, path: string, limit: number): ApiError | NotSent => {
-  if (error.cause instanceof UndiciHttpClient.RequestTimeout) return new ApiTimeout({ path, timeoutMs: limit })
-  const pin = PinnedTls.findInCause(error.cause, PinnedTls.PinMismatchError)
+/** The typed error of a request that got no answer (`cause` as undici or our deadline left it). */
+const classifyCause = (cause: unknown, fallback: string, path: string, limit: number): ApiError | NotSent => {
+  if (cause instanceof UndiciHttpClient.RequestTimeout) return new ApiTimeout({ path, timeoutMs: limit })
+  if (cause instanceof UndiciHttpClient.BodyTooLarge) return new ApiUnreachable({ reason: `bad response: ${cause.message}` })
+  const pin = PinnedTls.findInCause(cause, PinnedTls.PinMismatchError)
   if (pin) return new TlsPinMismatch({ expected: pin.expected, presented: pin.presented })
-  const connect = PinnedTls.findInCause(error.cause, PinnedTls.ConnectError)
+  const connect = PinnedTls.findInCause(cause, PinnedTls.ConnectError)
   if (connect) return new NotSent({ error: new ApiUnreachable({ reason: connect.message }) })
-  const cause = error.cause as { message?: unknown; code?: unknown } | undefined
-  const detail = typeof cause?.message === "string" ? cause.message : error.message
-  const code = typeof cause?.code === "string" ? ` (${cause.code})` : ""
+  const c = cause as { message?: unknown; code?: unknown } | undefined
+  const detail = typeof c?.message === "string" ? c.message : fallback
+  const code = typeof c?.code === "string" ? ` (${c.code})` : ""
   return new ApiUnreachable({ reason: `the connection failed: ${detail}${code}` })
 }
 
@@ -129,6 +131,12 @@ interface Resolved {
   readonly client: { readonly _tag: "undici"; readonly undici: UndiciHttpClient.UndiciHttpClient } | { readonly _tag: "other"; readonly http: HttpClient.HttpClient }
   readonly timeoutMs: number
   readonly retries: number
+}
+
+/** A batch request whose first attempt failed in a way the retry policy may retry. */
+interface Retry {
+  readonly first: ApiError | NotSent
+  readonly deadline: number
 }
 
 const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
@@ -156,17 +164,16 @@ const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
       const [limitMs, limit] = left < r.timeoutMs ? [Math.max(0, left), overallMs] : [r.timeoutMs, r.timeoutMs]
       const answered = (sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) =>
         sent.pipe(
-          Effect.flatMap((response) => Effect.flatMap(response.text, (text) => interpret(response, text, path, schema, nodeRef.node))),
+          Effect.flatMap((response) =>
+            Effect.flatMap(response.text, (text) => interpret(response.status, reasonPhraseOf(response), text, path, schema, nodeRef.node))
+          ),
           Effect.catchTags({
-            RequestError: (e) => Effect.fail(classifyRequestError(e, path, limit)),
+            RequestError: (e) => Effect.fail(classifyCause(e.cause, e.message, path, limit)),
             ResponseError: (e) =>
               Effect.fail(
-                new ApiUnreachable({
-                  reason:
-                    e.cause instanceof UndiciHttpClient.BodyTooLarge
-                      ? `bad response: ${e.cause.message}`
-                      : `the connection broke while reading the response (${e.message})`
-                })
+                e.cause instanceof UndiciHttpClient.BodyTooLarge
+                  ? classifyCause(e.cause, e.message, path, limit)
+                  : new ApiUnreachable({ reason: `the connection broke while reading the response (${e.message})` })
               )
           })
         )
@@ -180,40 +187,143 @@ const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
     })
   }
 
+  const retryable = (method: Method, e: ApiError | NotSent) => e._tag === "NotSent" || (method === "GET" && isTransient(e))
+  const expired = (e: ApiError | NotSent) => e._tag === "ApiTimeout" && e.timeoutMs === overallMs
+
+  /**
+   * What follows a failed first attempt: the retries of §2.3 while the policy and the overall deadline allow
+   * (the schedule's first delay comes before the first retry), else the failure itself.
+   */
+  const settle = <A>(method: Method, attempt: Effect.Effect<A, ApiError | NotSent>, first: ApiError | NotSent, deadline: number): Effect.Effect<A, ApiError> => {
+    if (!retryable(method, first) || expired(first) || r.retries <= 0) return Effect.fail(first._tag === "NotSent" ? first.error : first)
+    // replays the failure already seen, so the schedule's first delay comes before the first retry
+    let replayed = false
+    const again = Effect.suspend(() => (replayed ? attempt : ((replayed = true), Effect.fail(first))))
+    // a backoff never sleeps past the overall deadline: the attempt after it then fails at once as expired
+    const schedule = retrySchedule(r.retries).pipe(Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.millis(Math.max(0, deadline - Date.now())))))
+    return again.pipe(
+      Effect.retry({ schedule, while: (e) => retryable(method, e) && !expired(e) && deadline > Date.now() }),
+      Effect.catchTag("NotSent", (e) => Effect.fail(e.error))
+    )
+  }
+
   // One timer per attempt: each attempt gets the request timeout, cut to what is left of the overall
   // deadline (3 x the request timeout), and the retry driver is only built once an attempt has failed.
   const request = <A, I>(method: Method, path: string, schema: Schema.Schema<A, I>, params?: Params): Effect.Effect<A, ApiError> =>
     Effect.suspend(() => {
       const deadline = Date.now() + overallMs
       const attempt = once(method, path, schema, params, deadline)
-      const retryable = (e: ApiError | NotSent) => e._tag === "NotSent" || (method === "GET" && isTransient(e))
-      const expired = (e: ApiError | NotSent) => e._tag === "ApiTimeout" && e.timeoutMs === overallMs
       return attempt.pipe(
-        Effect.catchIf(
-          (e) => retryable(e) && !expired(e) && r.retries > 0,
-          (first) => {
-            // replays the failure already seen, so the schedule's first delay comes before the first retry
-            let replayed = false
-            const again = Effect.suspend(() => (replayed ? attempt : ((replayed = true), Effect.fail(first))))
-            // a backoff never sleeps past the overall deadline: the attempt after it then fails at once as expired
-            const schedule = retrySchedule(r.retries).pipe(Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.millis(Math.max(0, deadline - Date.now())))))
-            return again.pipe(Effect.retry({ schedule, while: (e) => retryable(e) && !expired(e) && deadline > Date.now() }))
-          }
-        ),
-        Effect.catchTag("NotSent", (e) => Effect.fail(e.error)),
+        Effect.catchAll((first) => settle(method, attempt, first, deadline)),
         Effect.withSpan("PveApi.request", { attributes: { method, path }, captureStackTrace: false })
       )
     })
-  return request
+
+  const headers = (method: Method): Record<string, string> =>
+    method === "GET"
+      ? { authorization: Redacted.value(r.authorization), accept: "application/json" }
+      : { authorization: Redacted.value(r.authorization), accept: "application/json", "content-type": "application/x-www-form-urlencoded" }
+
+  /**
+   * A batch below the fiber level (ADR 0094): every first attempt is sent from plain callbacks as its permit
+   * comes free; only the requests whose first attempt failed retryably go on as Effects (`settle`, holding a
+   * permit again). Interruption withdraws the waiting requests and aborts the ones in flight.
+   */
+  const each =
+    (method: "GET" | "POST") =>
+    <A, I>(paths: ReadonlyArray<string>, schema: Schema.Schema<A, I>, options: EachOptions): Effect.Effect<ReadonlyArray<Outcome<A>>> => {
+      if (r.client._tag !== "undici") return eachVia((path, s) => request(method, path, s))(paths, schema, options)
+      const undici = r.client.undici
+      const { permits } = options
+      const urgent = options.urgent === true
+      const sendHeaders = headers(method)
+      const body = method === "GET" ? null : ""
+      const firsts = Effect.async<Array<Outcome<A> | Retry>>((resume) => {
+        const out: Array<Outcome<A> | Retry | undefined> = new Array(paths.length)
+        let left = paths.length
+        const inFlight = new Map<number, (reason: Error) => void>()
+        const withdrawals: Array<() => boolean> = []
+        const settled = (i: number, outcome: Outcome<A> | Retry) => {
+          out[i] = outcome
+          if (--left === 0) resume(Effect.succeed(out as Array<Outcome<A> | Retry>))
+        }
+        if (left === 0) return resume(Effect.succeed([]))
+        paths.forEach((path, i) => {
+          withdrawals.push(
+            permits.acquire(() => {
+              const deadline = Date.now() + overallMs
+              let url: URL
+              try {
+                url = new URL(`${r.base.href}${path}`)
+              } catch {
+                permits.release()
+                return settled(i, Either.left(new ApiUnreachable({ reason: `the request path ${JSON.stringify(path)} is not valid` })))
+              }
+              let done = false
+              const abort = UndiciHttpClient.dispatchBuffered(
+                undici.dispatcher,
+                { origin: url.origin, path: url.pathname + url.search, method, headers: sendHeaders, body },
+                r.timeoutMs,
+                undici.maxBodyBytes,
+                (result) => {
+                  done = true
+                  inFlight.delete(i)
+                  permits.release()
+                  const outcome: Either.Either<A, ApiError | NotSent> =
+                    result._tag === "Answered"
+                      ? interpret(result.answer.status, result.answer.statusText, result.answer.body.toString("utf8"), path, schema, nodeRef.node)
+                      : Either.left(classifyCause(result.cause, "the request failed", path, r.timeoutMs))
+                  if (Either.isRight(outcome)) return settled(i, Either.right(outcome.right))
+                  const first = outcome.left
+                  settled(i, retryable(method, first) && r.retries > 0 ? { first, deadline } : Either.left(first._tag === "NotSent" ? first.error : first))
+                }
+              )
+              if (!done) inFlight.set(i, abort)
+            }, urgent)
+          )
+        })
+        return Effect.sync(() => {
+          for (const withdraw of withdrawals) withdraw()
+          for (const abort of inFlight.values()) {
+            abort(new Error("the request was interrupted"))
+            permits.release()
+          }
+          inFlight.clear()
+        })
+      })
+      const hold = urgent ? permits.withUrgentPermit : permits.withPermit
+      return firsts.pipe(
+        Effect.flatMap((results) => {
+          const retries: Array<number> = []
+          results.forEach((x, i) => {
+            if (!Either.isEither(x)) retries.push(i)
+          })
+          if (retries.length === 0) return Effect.succeed(results as Array<Outcome<A>>)
+          return Effect.forEach(
+            retries,
+            (i) => {
+              const { first, deadline } = results[i] as Retry
+              const attempt = once(method, paths[i]!, schema, undefined, deadline)
+              return Effect.either(hold(settle(method, attempt, first, deadline))).pipe(Effect.map((o) => void (results[i] = o)))
+            },
+            { concurrency: "unbounded", discard: true }
+          ).pipe(Effect.as(results as Array<Outcome<A>>))
+        }),
+        Effect.withSpan("PveApi.each", { attributes: { method, requests: paths.length }, captureStackTrace: false })
+      )
+    }
+
+  return { request, getEach: each("GET"), postEach: each("POST") }
 }
 
 const interpret = <A, I>(
-  response: HttpClientResponse.HttpClientResponse,
+  status: number,
+  reasonPhrase: string | undefined,
   text: string,
   path: string,
   schema: Schema.Schema<A, I>,
   node: string
-): Effect.Effect<A, ApiError> => {
+): Either.Either<A, ApiError> => {
   let body: unknown = undefined
   let parsed = false
   if (text !== "") {
@@ -224,17 +334,16 @@ const interpret = <A, I>(
       // not JSON
     }
   }
-  const status = response.status
   if (status < 200 || status >= 300) {
-    return Effect.fail(PveErrors.fromAnswer({ status, reasonPhrase: reasonPhraseOf(response), body, path, node }))
+    return Either.left(PveErrors.fromAnswer({ status, reasonPhrase: reasonPhrase === "" ? undefined : reasonPhrase, body, path, node }))
   }
   if (!parsed || body === null || typeof body !== "object" || !("data" in body)) {
-    return Effect.fail(new ApiServerError({ status, reason: "unexpected response (not a {data} JSON envelope)", path }))
+    return Either.left(new ApiServerError({ status, reason: "unexpected response (not a {data} JSON envelope)", path }))
   }
   const decoded = Schema.decodeUnknownEither(schema)((body as { data: unknown }).data)
   return Either.isRight(decoded)
-    ? Effect.succeed(decoded.right)
-    : Effect.fail(
+    ? Either.right(decoded.right)
+    : Either.left(
         new ApiServerError({
           status,
           reason: `unexpected response: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left).split("\n").slice(0, 3).join(" ")}`,
@@ -317,7 +426,7 @@ export const make = (options: Options): Effect.Effect<PveApi.Service, ApiError |
       client = { _tag: "undici", undici: UndiciHttpClient.make(agent) }
     }
     const nodeRef = { node: options.node ?? "" }
-    const request = makeRequester(
+    const { request, getEach, postEach } = makeRequester(
       {
         base: base.right,
         authorization: Redacted.make(`PVEAPIToken=${tokenId}=${Redacted.value(options.tokenSecret)}`),
@@ -347,7 +456,9 @@ export const make = (options: Options): Effect.Effect<PveApi.Service, ApiError |
       host: base.right.host,
       request,
       get: (path, schema, params) => request("GET", path, schema, params),
-      post: (path, schema, params) => request("POST", path, schema, params)
+      post: (path, schema, params) => request("POST", path, schema, params),
+      getEach,
+      postEach
     }
     return service
   })

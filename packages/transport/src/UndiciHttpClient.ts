@@ -116,6 +116,10 @@ export interface UndiciHttpClient extends HttpClient.HttpClient {
     request: HttpClientRequest.HttpClientRequest,
     timeoutMs: number
   ) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
+  /** The dispatcher underneath, for batches sent with `dispatchBuffered`. */
+  readonly dispatcher: Undici.Dispatcher
+  /** The body cap of every response. */
+  readonly maxBodyBytes: number
 }
 
 /** Options of `make`. */
@@ -139,6 +143,103 @@ const bodyOf = (request: HttpClientRequest.HttpClientRequest): Either.Either<Uin
   }
 }
 
+/** A whole answer: status line, headers and the buffered body. */
+export interface Answer {
+  readonly status: number
+  /** The reason phrase of the status line ("" when the server sent none). */
+  readonly statusText: string
+  readonly headers: Record<string, string | Array<string> | undefined>
+  readonly body: Buffer
+}
+
+/** A request as `dispatchBuffered` sends it. */
+export interface PlainRequest {
+  readonly origin: string
+  /** Path and query. */
+  readonly path: string
+  readonly method: Undici.Dispatcher.HttpMethod
+  readonly headers: Record<string, string>
+  readonly body: Uint8Array | string | null
+}
+
+/** How a buffered request ended: its answer, or the cause of the failure (with the answer's head when the body was too large). */
+export type Result =
+  | { readonly _tag: "Answered"; readonly answer: Answer }
+  | { readonly _tag: "Failed"; readonly cause: unknown; readonly head?: Answer | undefined }
+
+/**
+ * Sends `request` on `dispatcher` and reads the whole body below the fiber level (ADR 0094): `done` is called
+ * exactly once, with the answer or the cause (`RequestTimeout` once `timeoutMs` > 0 passed, `BodyTooLarge`
+ * past `maxBodyBytes`, else undici's error), unless the returned `abort` came first, which frees the socket.
+ */
+export const dispatchBuffered = (
+  dispatcher: Undici.Dispatcher,
+  request: PlainRequest,
+  timeoutMs: number,
+  maxBodyBytes: number,
+  done: (result: Result) => void
+): ((reason: Error) => void) => {
+  let finished = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  // undici hands out the request's controller only when the request goes onto a socket
+  let controller: Undici.Dispatcher.DispatchController | undefined
+  let abortedWith: Error | undefined
+  const abort = (reason: Error) => {
+    if (controller !== undefined) controller.abort(reason)
+    else abortedWith = reason
+  }
+  const finish = (result: Result) => {
+    if (finished) return
+    finished = true
+    if (timer !== undefined) clearTimeout(timer)
+    done(result)
+  }
+  let status = 0
+  let statusText = ""
+  let headers: Record<string, string | Array<string> | undefined> = {}
+  const chunks: Array<Buffer> = []
+  let size = 0
+  const handler: Undici.Dispatcher.DispatchHandler = {
+    onRequestStart: (c) => {
+      controller = c
+      if (abortedWith !== undefined) c.abort(abortedWith)
+    },
+    onResponseStart: (_c, statusCode, responseHeaders, statusMessage) => {
+      status = statusCode
+      headers = responseHeaders
+      statusText = statusMessage ?? ""
+    },
+    onResponseData: (c, chunk) => {
+      size += chunk.length
+      if (size <= maxBodyBytes) return void chunks.push(chunk)
+      const tooLarge = new BodyTooLarge({ maxBodyBytes })
+      finish({ _tag: "Failed", cause: tooLarge, head: { status, statusText, headers, body: Buffer.alloc(0) } })
+      c.abort(tooLarge)
+    },
+    onResponseEnd: () => {
+      finish({ _tag: "Answered", answer: { status, statusText, headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) } })
+    },
+    onResponseError: (_c, error) => finish({ _tag: "Failed", cause: error })
+  }
+  if (timeoutMs > 0) {
+    timer = setTimeout(() => {
+      const timedOut = new RequestTimeout({ timeoutMs })
+      finish({ _tag: "Failed", cause: timedOut })
+      abort(timedOut)
+    }, timeoutMs)
+  }
+  try {
+    dispatcher.dispatch(request, handler)
+  } catch (cause) {
+    finish({ _tag: "Failed", cause })
+  }
+  return (reason) => {
+    finished = true
+    if (timer !== undefined) clearTimeout(timer)
+    abort(reason)
+  }
+}
+
 /**
  * The client over `dispatcher`. A request fails with `RequestError` (cause `RequestTimeout` when its
  * deadline passed) or `ResponseError` (cause `BodyTooLarge`); interrupting it aborts the request.
@@ -152,74 +253,36 @@ export const make = (dispatcher: Undici.Dispatcher, options: Options = {}): Undi
     if (Either.isLeft(body)) {
       return Effect.fail(new HttpClientError.RequestError({ request, reason: "Encode", cause: new Error(`${body.left} is not supported`) }))
     }
+    const plain: PlainRequest = {
+      origin: url.right.origin,
+      path: url.right.pathname + url.right.search,
+      method: request.method as Undici.Dispatcher.HttpMethod,
+      headers: request.headers,
+      body: body.right
+    }
     return Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-      let done = false
-      let timer: ReturnType<typeof setTimeout> | undefined
-      // undici hands out the request's controller only when the request goes onto a socket
-      let controller: Undici.Dispatcher.DispatchController | undefined
-      let abortedWith: Error | undefined
-      const abort = (reason: Error) => {
-        if (controller !== undefined) controller.abort(reason)
-        else abortedWith = reason
-      }
-      const finish = (result: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>) => {
-        if (done) return
-        done = true
-        if (timer !== undefined) clearTimeout(timer)
-        resume(result)
-      }
-      const fail = (cause: unknown) => finish(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
-      let status = 0
-      let statusText = ""
-      let headers: Record<string, string | Array<string> | undefined> = {}
-      const chunks: Array<Buffer> = []
-      let size = 0
-      const handler: Undici.Dispatcher.DispatchHandler = {
-        onRequestStart: (c) => {
-          controller = c
-          if (abortedWith !== undefined) c.abort(abortedWith)
-        },
-        onResponseStart: (_c, statusCode, responseHeaders, statusMessage) => {
-          status = statusCode
-          headers = responseHeaders
-          statusText = statusMessage ?? ""
-        },
-        onResponseData: (c, chunk) => {
-          size += chunk.length
-          if (size <= maxBodyBytes) return void chunks.push(chunk)
-          const tooLarge = new BodyTooLarge({ maxBodyBytes })
-          const response = new BufferedResponse(request, status, statusText, headers, new Uint8Array(0))
-          finish(Effect.fail(new HttpClientError.ResponseError({ request, response, reason: "Decode", cause: tooLarge })))
-          c.abort(tooLarge)
-        },
-        onResponseEnd: () => {
-          const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
-          finish(Effect.succeed(new BufferedResponse(request, status, statusText, headers, bytes)))
-        },
-        onResponseError: (_c, error) => fail(error)
-      }
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          const timedOut = new RequestTimeout({ timeoutMs })
-          fail(timedOut)
-          abort(timedOut)
-        }, timeoutMs)
-      }
-      try {
-        dispatcher.dispatch({ origin: url.right.origin, path: url.right.pathname + url.right.search, method: request.method as Undici.Dispatcher.HttpMethod, headers: request.headers, body: body.right }, handler)
-      } catch (cause) {
-        fail(cause)
-      }
-      return Effect.sync(() => {
-        done = true
-        if (timer !== undefined) clearTimeout(timer)
-        abort(new Error("the request was interrupted"))
+      const abort = dispatchBuffered(dispatcher, plain, timeoutMs, maxBodyBytes, (result) => {
+        if (result._tag === "Answered") {
+          const a = result.answer
+          return resume(Effect.succeed(new BufferedResponse(request, a.status, a.statusText, a.headers, a.body)))
+        }
+        if (result.head !== undefined) {
+          const h = result.head
+          const response = new BufferedResponse(request, h.status, h.statusText, h.headers, new Uint8Array(0))
+          return resume(Effect.fail(new HttpClientError.ResponseError({ request, response, reason: "Decode", cause: result.cause })))
+        }
+        resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: result.cause })))
       })
+      return Effect.sync(() => abort(new Error("the request was interrupted")))
     })
   }
   const client = HttpClient.makeWith<never, never, HttpClientError.HttpClientError, never>(
     (effect) => Effect.flatMap(effect, (request) => send(request, 0)),
     Effect.succeed
   )
-  return Object.assign(client, { executeWithin: (request: HttpClientRequest.HttpClientRequest, timeoutMs: number) => send(request, Math.max(1, timeoutMs)) })
+  return Object.assign(client, {
+    executeWithin: (request: HttpClientRequest.HttpClientRequest, timeoutMs: number) => send(request, Math.max(1, timeoutMs)),
+    dispatcher,
+    maxBodyBytes
+  })
 }

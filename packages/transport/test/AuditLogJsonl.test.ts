@@ -232,7 +232,9 @@ describe("AuditLogJsonl.layerConfig", () => {
         host: "192.0.2.7",
         request: () => Effect.die(new Error("unexpected request")),
         get: () => Effect.die(new Error("unexpected request")),
-        post: () => Effect.die(new Error("unexpected request"))
+        post: () => Effect.die(new Error("unexpected request")),
+        getEach: () => Effect.die(new Error("unexpected request")),
+        postEach: () => Effect.die(new Error("unexpected request"))
       })
       const env = ConfigProvider.fromMap(
         new Map([

@@ -32,7 +32,9 @@ const fakeApi = (script: Record<string, Array<unknown | ApiError>>) => {
     host: "h",
     request: (method, path) => Effect.die(new Error(`unexpected request ${method} ${path}`)),
     get,
-    post: (path) => Effect.die(new Error(`unexpected request POST ${path}`))
+    post: (path) => Effect.die(new Error(`unexpected request POST ${path}`)),
+    getEach: (paths) => Effect.die(new Error(`unexpected batch GET ${paths.join(", ")}`)),
+    postEach: (paths) => Effect.die(new Error(`unexpected batch POST ${paths.join(", ")}`))
   }
   return { layer: Layer.succeed(PveApi, service), calls }
 }

@@ -11,7 +11,7 @@ import type * as Schema from "effect/Schema"
 import * as Option from "effect/Option"
 import type { ToolError } from "../Errors.js"
 import { NodeShell } from "../capabilities/NodeShell.js"
-import { PveApi, apiPath } from "../capabilities/PveApi.js"
+import { type Outcome, PveApi, apiPath } from "../capabilities/PveApi.js"
 import type { Tier } from "../Tier.js"
 import { includes } from "../Tier.js"
 import * as Permits from "../Permits.js"
@@ -60,47 +60,49 @@ export const unavailable = (section: SectionName): Unavailable => ({
 })
 
 type Get = <A, I>(path: string, schema: Schema.Schema<A, I>) => Effect.Effect<A, ToolError>
-type Post = <A, I>(path: string, schema: Schema.Schema<A, I>) => Effect.Effect<A, ToolError>
 
 /** Runs one node command under the call's SSH bound (`null` below companion). */
 type Exec = ((argv: ReadonlyArray<string>) => Effect.Effect<NodeShellResult, ToolError>) | null
 type NodeShellResult = { readonly exitCode: number | null; readonly stdout: string; readonly stderr: string }
 
-const agentState = (
-  post: Post,
-  exec: Exec,
-  node: string,
-  entry: Pve.GuestEntry,
-  config: Pve.GuestConfig
-): Effect.Effect<AgentState> => {
+/** A VM's agent state from its config alone, or `null` when only a ping can tell. */
+const agentFromConfig = (entry: Pve.GuestEntry, config: Pve.GuestConfig): AgentState | null => {
   const configured = SnapshotCapable.agentConfigured(config)
-  if (!configured) return Effect.succeed({ configured, running: false, reason: "the guest agent is not enabled in the VM config" })
-  if (entry.status !== "running") return Effect.succeed({ configured, running: false, reason: `the VM is ${entry.status}` })
-  return post(apiPath("nodes", node, "qemu", entry.vmid, "agent", "ping"), Pve.AgentPing).pipe(
-    Effect.as<AgentState>({ configured, running: true }),
-    Effect.catchAll((e): Effect.Effect<AgentState> => {
-      if (e._tag !== "ApiForbidden") return Effect.succeed({ configured, running: false, reason: capErrorText(e.message, 200) })
-      if (exec === null) return Effect.succeed({ configured, running: null, reason: "agent ping refused (403): the token lacks VM.GuestAgent.Audit" })
-      // Companion and root: `qm agent <vmid> ping` over SSH (Proxmox VE 8 wants VM.Monitor, which no tier has).
-      return exec(["qm", "agent", String(entry.vmid), "ping"]).pipe(
-        Effect.map((r): AgentState =>
-          r.exitCode === 0
-            ? { configured, running: true }
-            : { configured, running: false, reason: capErrorText(`qm agent ping (SSH): ${r.stderr.trim() || `exit ${r.exitCode}`}`, 200) }
-        ),
-        Effect.catchAll((se) => Effect.succeed<AgentState>({ configured, running: null, reason: capErrorText(`qm agent ping (SSH) failed: ${se.message}`, 200) }))
-      )
-    })
+  if (!configured) return { configured, running: false, reason: "the guest agent is not enabled in the VM config" }
+  if (entry.status !== "running") return { configured, running: false, reason: `the VM is ${entry.status}` }
+  return null
+}
+
+/** A configured, running VM's agent state from its ping; a 403 asks `qm agent ping` over SSH where there is SSH. */
+const agentFromPing = (exec: Exec, entry: Pve.GuestEntry, ping: Outcome<unknown>): Effect.Effect<AgentState> => {
+  const configured = true
+  if (ping._tag === "Right") return Effect.succeed({ configured, running: true })
+  const e = ping.left
+  if (e._tag !== "ApiForbidden") return Effect.succeed({ configured, running: false, reason: capErrorText(e.message, 200) })
+  if (exec === null) return Effect.succeed({ configured, running: null, reason: "agent ping refused (403): the token lacks VM.GuestAgent.Audit" })
+  // Companion and root: `qm agent <vmid> ping` over SSH (Proxmox VE 8 wants VM.Monitor, which no tier has).
+  return exec(["qm", "agent", String(entry.vmid), "ping"]).pipe(
+    Effect.map((r): AgentState =>
+      r.exitCode === 0
+        ? { configured, running: true }
+        : { configured, running: false, reason: capErrorText(`qm agent ping (SSH): ${r.stderr.trim() || `exit ${r.exitCode}`}`, 200) }
+    ),
+    Effect.catchAll((se) => Effect.succeed<AgentState>({ configured, running: null, reason: capErrorText(`qm agent ping (SSH) failed: ${se.message}`, 200) }))
   )
+}
+
+/** The fan-out of one guest section: batches of requests under the call's permits (ADR 0094). */
+interface Fan {
+  readonly api: PveApi.Service
+  readonly permits: Permits.Permits
+  readonly exec: Exec
+  readonly node: string
 }
 
 const guestRow = (
   type: "lxc" | "qemu",
   list: Effect.Effect<ReadonlyArray<Pve.GuestEntry>, ToolError>,
-  get: Get,
-  post: Post,
-  exec: Exec,
-  node: string,
+  fan: Fan,
   depth: Depth,
   maxItems: number,
   storageTypes: Effect.Effect<ReadonlyMap<string, string>>,
@@ -115,31 +117,53 @@ const guestRow = (
     }
     const types = yield* storageTypes
     const errors: Array<ErrorEntry> = []
+    const { api, permits, exec, node } = fan
+    const configs = (entries: ReadonlyArray<Pve.GuestEntry>) =>
+      api.getEach(entries.map((entry) => apiPath("nodes", node, type, entry.vmid, "config")), Pve.GuestConfig, { permits })
+    const built = new Map<number, Guest>()
+    const build = (entries: ReadonlyArray<Pve.GuestEntry>, outcomes: ReadonlyArray<Outcome<Pve.GuestConfig>>, agents?: ReadonlyMap<number, AgentState>) =>
+      entries.forEach((entry, i) => {
+        const outcome = outcomes[i]!
+        if (outcome._tag === "Right") {
+          const config = outcome.right
+          const agent = type === "qemu" ? (agents?.get(entry.vmid) ?? agentFromConfig(entry, config) ?? undefined) : undefined
+          built.set(entry.vmid, Sections.guest({ type, entry, depth, config, storageTypes: types, agent }))
+        } else {
+          errors.push({ section, probe: `config:${entry.vmid}`, error: Probe.errorText(outcome.left, `VM.Audit on /vms/${entry.vmid}`) })
+          built.set(entry.vmid, Sections.guest({ type, entry, depth, storageTypes: types }))
+        }
+      })
     // Critical path first: running VMs need list -> config -> agent ping, every other guest one round less,
-    // so their requests go out first (results are put back in vmid order).
+    // so their configs go out first and their pings before every queued config.
     yield* turn.wait
-    const byPriority = type === "qemu" ? [...kept.filter((g) => g.status === "running"), ...kept.filter((g) => g.status !== "running")] : kept
-    yield* turn.done
-    const fetched = yield* Effect.forEach(
-      byPriority,
-      (entry) =>
-        get(apiPath("nodes", node, type, entry.vmid, "config"), Pve.GuestConfig).pipe(
-          Effect.flatMap(
-            (config): Effect.Effect<{ config: Pve.GuestConfig; agent: AgentState | undefined }> =>
-              type === "qemu"
-                ? Effect.map(agentState(post, exec, node, entry, config), (agent) => ({ config, agent }))
-                : Effect.succeed({ config, agent: undefined })
-          ),
-          Effect.map(({ config, agent }) => Sections.guest({ type, entry, depth, config, storageTypes: types, agent })),
-          Effect.catchAll((e: ToolError) => {
-            errors.push({ section, probe: `config:${entry.vmid}`, error: Probe.errorText(e, `VM.Audit on /vms/${entry.vmid}`) })
-            return Effect.succeed<Guest>(Sections.guest({ type, entry, depth, storageTypes: types }))
-          })
-        ),
-      { concurrency: "unbounded" }
-    )
-    const guests = type === "qemu" ? fetched.sort((a, b) => a.vmid - b.vmid) : fetched
-    return { value: guests, errors, truncations }
+    if (type === "lxc") {
+      yield* turn.done
+      build(kept, yield* configs(kept))
+    } else {
+      const running = kept.filter((g) => g.status === "running")
+      const others = kept.filter((g) => g.status !== "running")
+      const withAgents = Effect.gen(function* () {
+        const outcomes = yield* configs(running)
+        const agents = new Map<number, AgentState>()
+        const toPing: Array<Pve.GuestEntry> = []
+        running.forEach((entry, i) => {
+          const outcome = outcomes[i]!
+          if (outcome._tag === "Left") return
+          const known = agentFromConfig(entry, outcome.right)
+          if (known === null) toPing.push(entry)
+          else agents.set(entry.vmid, known)
+        })
+        const pings = yield* api.postEach(toPing.map((entry) => apiPath("nodes", node, "qemu", entry.vmid, "agent", "ping")), Pve.AgentPing, { permits, urgent: true })
+        yield* Effect.forEach(toPing, (entry, i) => Effect.map(agentFromPing(exec, entry, pings[i]!), (state) => void agents.set(entry.vmid, state)), {
+          concurrency: "unbounded",
+          discard: true
+        })
+        build(running, outcomes, agents)
+      })
+      // the batches are started in this order, then the containers get their turn
+      yield* Effect.all([withAgents, Effect.map(configs(others), (outcomes) => build(others, outcomes)), turn.done], { concurrency: "unbounded", discard: true })
+    }
+    return { value: kept.map((entry) => built.get(entry.vmid)!), errors, truncations }
   })
 
 /** When a guest section may fan out (`wait`) and how it lets the next one go (`done`). */
@@ -221,8 +245,6 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
   const started = yield* Clock.currentTimeMillis
   const permits = yield* Permits.make(settings.apiConcurrency)
   const get: Get = (path, schema) => permits.withPermit(api.get(path, schema))
-  // agent pings end the longest chain (list -> config -> ping): they go before queued configs
-  const post: Post = (path, schema) => permits.withUrgentPermit(api.post(path, schema))
   const storageList = yield* Effect.cached(get(apiPath("nodes", node, "storage"), Pve.StorageList))
   const storageTypes = storageList.pipe(
     Effect.map((l): ReadonlyMap<string, string> => new Map(l.map((s) => [s.storage, s.type]))),
@@ -239,6 +261,7 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
       ? null
       : (argv) => sshPermits.withPermit(ssh.exec(argv, { timeoutMs: settings.probeTimeoutMs }) as Effect.Effect<NodeShellResult, ToolError>)
   const rosters = yield* Effect.cached(servicesProbe(lxcList, exec, max))
+  const fan: Fan = { api, permits, exec, node }
 
   // The VMs fan out before the containers (their chain is one round longer); the containers' turn also
   // comes when the VM row ends any other way (failed list, summary depth, timeout).
@@ -311,10 +334,7 @@ export const collect = Effect.fn("Census.collect")(function* (request: Request, 
           run: guestRow(
             section === "containers" ? "lxc" : "qemu",
             section === "containers" ? lxcList : qemuList,
-            get,
-            post,
-            exec,
-            node,
+            fan,
             request.depth,
             max,
             storageTypes,

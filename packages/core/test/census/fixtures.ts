@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { ApiForbidden, ApiServerError, type ApiError } from "@homelab-mcp/core/Errors"
-import { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
+import { eachVia, PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 
 export const nodeStatus = {
   uptime: 1_208_520,
@@ -135,7 +135,9 @@ export const service = (fake: FakeApi): PveApi.Service => {
     host: "192.168.1.10",
     request: (method, path, schema) => request(method, path, schema),
     get: (path, schema) => request("GET", path, schema),
-    post: (path, schema) => request("POST", path, schema)
+    post: (path, schema) => request("POST", path, schema),
+    getEach: eachVia((path, schema) => request("GET", path, schema)),
+    postEach: eachVia((path, schema) => request("POST", path, schema))
   }
 }
 

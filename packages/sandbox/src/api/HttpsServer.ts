@@ -159,38 +159,42 @@ export const startHttps = (
           }
           return response
         })
-        // injected latency is a plain timer (a simulated lab answers hundreds of requests at once); the
-        // answer is one fiber started when it fires
+        // injected latency is a plain timer (a simulated lab answers hundreds of requests at once). A read
+        // (GET) is answered from the state at arrival and its answer sent when the latency is over, so the
+        // simulator's own work overlaps the wait as a remote node's would; anything else runs after it.
         let fiber: Fiber.RuntimeFiber<unknown> | undefined
-        const answer = () => {
-          fiber = Runtime.runFork(runtime)(
-            program.pipe(
-              Effect.tap((response) =>
-                Effect.sync(() => {
-                  if (!response) return
-                  // a string body lets node:http send status line, headers and body in one write
-                  let body: Buffer | string = response.body
-                  const headers: Record<string, string> = { ...response.headers }
-                  if (body.length > 1024 && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
-                    body = gzipSync(body)
-                    headers["Content-Encoding"] = "gzip"
-                  }
-                  headers["Content-Length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length)
-                  if (res.destroyed) return
-                  res.writeHead(response.status, response.reason, headers)
-                  res.end(body)
-                  observe(response.status, Date.now() - started)
-                })
-              )
-            )
-          )
+        let timer: ReturnType<typeof setTimeout> | undefined
+        const early = method === "GET" && latency > 0 && hits.every((h) => h.effect._tag === "latency")
+        const send = (response: ApiResponse | undefined) => {
+          if (!early) return write(response)
+          const left = started + Math.round(latency) - Date.now()
+          if (left <= 0) return write(response)
+          timer = setTimeout(() => write(response), left)
         }
-        const timer = latency > 0 ? setTimeout(answer, Math.round(latency)) : undefined
-        if (timer === undefined) answer()
-        else {
+        const write = (response: ApiResponse | undefined) => {
+          if (!response) return
+          // a string body lets node:http send status line, headers and body in one write
+          let body: Buffer | string = response.body
+          const headers: Record<string, string> = { ...response.headers }
+          if (body.length > 1024 && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""))) {
+            body = gzipSync(body)
+            headers["Content-Encoding"] = "gzip"
+          }
+          headers["Content-Length"] = String(typeof body === "string" ? Buffer.byteLength(body) : body.length)
+          if (res.destroyed) return
+          res.writeHead(response.status, response.reason, headers)
+          res.end(body)
+          observe(response.status, Date.now() - started)
+        }
+        const answer = () => {
+          fiber = Runtime.runFork(runtime)(program.pipe(Effect.tap((response) => Effect.sync(() => send(response)))))
+        }
+        if (latency > 0) {
           injectedLatencyMs += latency
           injectedRequests++
         }
+        if (latency > 0 && !early) timer = setTimeout(answer, Math.round(latency))
+        else answer()
         // a client that goes away (or a hang the server is closed under) ends the request's timer or fiber
         res.on("close", () => {
           if (res.writableEnded) return

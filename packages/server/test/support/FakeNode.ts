@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { ApiForbidden, TaskFailed, type ApiError } from "@homelab-mcp/core/Errors"
-import { PveApi, type Params } from "@homelab-mcp/core/capabilities/PveApi"
+import { eachVia, PveApi, type Params } from "@homelab-mcp/core/capabilities/PveApi"
 import { Tasks } from "@homelab-mcp/core/capabilities/Tasks"
 
 /** A guest in the fake node. */
@@ -97,7 +97,9 @@ export const pveLayer = (node: FakeNode): Layer.Layer<PveApi> =>
     host: "127.0.0.1",
     request: (method, path, schema, params) => Effect.flatMap(route(node, method, path, params), (v) => decode(schema, v)),
     get: (path, schema, params) => Effect.flatMap(route(node, "GET", path, params), (v) => decode(schema, v)),
-    post: (path, schema, params) => Effect.flatMap(route(node, "POST", path, params), (v) => decode(schema, v))
+    post: (path, schema, params) => Effect.flatMap(route(node, "POST", path, params), (v) => decode(schema, v)),
+    getEach: eachVia((path, schema) => Effect.flatMap(route(node, "GET", path, undefined), (v) => decode(schema, v))),
+    postEach: eachVia((path, schema) => Effect.flatMap(route(node, "POST", path, undefined), (v) => decode(schema, v)))
   })
 
 /** The fake task follower: tasks end immediately with their recorded status. */
