@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -109,6 +110,40 @@ describe("LabState", () => {
     expect(lab.getTask(warned.upid)).toMatchObject({ exitstatus: "WARNINGS: 2" })
     expect(lab.getTask(warned.upid)?.log.at(-1)).toBe("TASK WARNINGS: 2")
     expect(lab.getGuest(9000)?.status).toBe("running")
+  })
+
+  it("the config digest is SHA-1 of the rendered text and follows every change, also in place", () => {
+    const lab = manual()
+    const g = lab.getGuest(100)!
+    const sha1 = (text: string) => createHash("sha1").update(text).digest("hex")
+    const check = () => {
+      const digest = lab.configDigest(g)
+      expect(digest).toBe(sha1(lab.renderConfig(g)))
+      expect(lab.configDigest(g)).toBe(digest)
+      return digest
+    }
+    let previous = check()
+    const changes: ReadonlyArray<() => void> = [
+      () => void (g.config["cores"] = "7"),
+      () => void (g.config["lock"] = "backup"),
+      () => void delete g.config["lock"],
+      () => void g.rawLxc.push(["lxc.apparmor.profile", "unconfined"]),
+      () => void (g.rawLxc[g.rawLxc.length - 1]![1] = "generated"),
+      () => void (g.snapshots.get("pre-upgrade")!.description = "changed in place"),
+      () => void (g.snapshots.get("pre-upgrade")!.config["memory"] = "4096"),
+      () => void g.snapshots.delete("pre-upgrade")
+    ]
+    for (const change of changes) {
+      change()
+      const digest = check()
+      expect(digest).not.toBe(previous)
+      previous = digest
+    }
+    // a value changed and changed back: the digest of that state again
+    g.config["cores"] = "1"
+    expect(check()).not.toBe(previous)
+    g.config["cores"] = "7"
+    expect(check()).toBe(previous)
   })
 
   it("renders .conf as pmxcfs holds it and parses writes back", () => {

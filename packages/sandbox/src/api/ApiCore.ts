@@ -81,8 +81,13 @@ export const fail400 = (errors: Record<string, string>): Effect.Effect<never, Ap
 
 const KNOWN_FORMATS = new Set(["json", "extjs", "html", "spiceconfig"])
 
+/** The last HTTP date formatted, per whole second of lab time (hundreds of answers share one). */
+let httpDate = { second: Number.NaN, text: "" }
+
 const baseHeaders = (lab: LabState, status: number): Record<string, string> => {
-  const now = new Date(lab.now() * 1000).toUTCString()
+  const second = Math.floor(lab.now())
+  if (second !== httpDate.second) httpDate = { second, text: new Date(second * 1000).toUTCString() }
+  const now = httpDate.text
   return {
     "Cache-Control": "max-age=0",
     Connection: status >= 400 ? "close" : "Keep-Alive",

@@ -187,6 +187,36 @@ const DESCRIPTION_ESCAPE = new RegExp(`[${String.fromCharCode(0)}-${String.fromC
 
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex")
 
+const END = Symbol("end")
+
+/** Every value `renderConfig` reads, in order, with an end mark after each record and list. */
+const digestInputs = (g: Guest): Array<unknown> => {
+  const out: Array<unknown> = [g.type]
+  const record = (r: Readonly<Record<string, string>>) => {
+    for (const k in r) out.push(k, r[k])
+    out.push(END)
+  }
+  const list = (l: ReadonlyArray<readonly [string, string]>) => {
+    for (const [k, v] of l) out.push(k, v)
+    out.push(END)
+  }
+  record(g.config)
+  list(g.rawLxc)
+  for (const [name, s] of g.snapshots) {
+    out.push(name, s.description, s.snaptime, s.parent, s.vmstate, s.snapstate)
+    record(s.config)
+    list(s.rawLxc)
+  }
+  out.push(END)
+  return out
+}
+
+const sameInputs = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /** The single mutable state of one sandbox. */
 export class LabState {
   readonly seed: number
@@ -496,17 +526,20 @@ export class LabState {
     return out
   }
 
-  /** SHA-1 hex of the rendered config (remembered per rendered text: a 500-guest census asks for every one). */
+  /**
+   * SHA-1 hex of the rendered config. Remembered per guest with everything the text is made of, compared
+   * value by value on each call (a 500-guest census asks for every digest): any change, in place or not,
+   * renders the text again.
+   */
   configDigest(g: Guest): string {
-    const text = this.renderConfig(g)
-    const known = this.digests.get(text)
-    if (known !== undefined) return known
-    if (this.digests.size >= 4096) this.digests.clear()
-    const digest = sha1(text)
-    this.digests.set(text, digest)
+    const inputs = digestInputs(g)
+    const known = this.digests.get(g)
+    if (known !== undefined && sameInputs(known.inputs, inputs)) return known.digest
+    const digest = sha1(this.renderConfig(g))
+    this.digests.set(g, { inputs, digest })
     return digest
   }
-  private readonly digests = new Map<string, string>()
+  private readonly digests = new WeakMap<Guest, { readonly inputs: ReadonlyArray<unknown>; readonly digest: string }>()
 
   /** Parses a written `.conf` (main section only; snapshots are kept) back into the guest. */
   writeConfigText(vmid: number, text: string): Either.Either<Guest, LabError> {
