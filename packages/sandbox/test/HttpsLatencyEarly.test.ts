@@ -89,6 +89,8 @@ describe("a GET under injected latency", () => {
       // the GET was already handled: its API event is in the log while its answer still waits
       const event = sb.control.events().find((e) => e.kind === "api" && e.method === "GET" && e.path === `/api2/json${CT_CONFIG}`)
       expect(event).toMatchObject({ status: 200, decision: "allow" })
+      // logged at arrival, its latency counts the wait its answer still has ahead
+      expect(event?.latencyMs).toBeGreaterThanOrEqual(398)
       const res = yield* Effect.promise(() => r.promise)
       expect(r.settledAt! - r.sentAt).toBeGreaterThanOrEqual(398)
       expect(JSON.parse(res.body).data).toMatchObject({ hostname: "lab-alpine", cores: 1 })

@@ -147,7 +147,8 @@ export const startHttps = (
               headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(", ") : v])),
               body: Buffer.concat(chunks).toString("utf8")
             },
-            { handlers: HANDLERS, startedAtMs: started }
+            // a GET answered at arrival is logged then, with the latency its answer will still wait
+            { handlers: HANDLERS, startedAtMs: early ? started - Math.round(latency) : started }
           )
           if (dropBody && dropBody.effect._tag === "drop") {
             const after = dropBody.effect.afterBytes ?? Math.floor(response.body.length / 2)

@@ -332,7 +332,10 @@ export interface SandboxEvent {
   readonly status?: number
   /** allow / deny / fault id / task result */
   readonly decision?: string
-  /** Real milliseconds spent (incl. injected latency). */
+  /**
+   * Real milliseconds spent (incl. injected latency). A GET under a latency fault alone is handled and
+   * logged on arrival (`at`), its `latencyMs` counting the latency its answer then waits.
+   */
   readonly latencyMs?: number
   readonly detail?: string
 }
