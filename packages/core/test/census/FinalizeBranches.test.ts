@@ -290,3 +290,13 @@ describe("fitResponse (property)", () => {
     )
   })
 })
+
+describe("Finalize.byteSize", () => {
+  it("counts the UTF-8 bytes of the JSON text (multi-byte characters and escapes included)", () => {
+    expect(Finalize.byteSize({ a: "é" })).toBe(Buffer.byteLength('{"a":"é"}'))
+    expect(Finalize.byteSize({ a: "é" })).toBe(10)
+    expect(Finalize.byteSize({ emoji: "🦊", quote: '"' })).toBe(new TextEncoder().encode(JSON.stringify({ emoji: "🦊", quote: '"' })).length)
+    expect(Finalize.byteSize([1, 2])).toBe(5)
+    expect(Finalize.byteSize(undefined)).toBe(0)
+  })
+})
