@@ -2,7 +2,8 @@
  * An Effect `HttpClient` over an undici `Dispatcher` for small JSON APIs (ADR 0091): one undici request and
  * the whole body read in one asynchronous step, an optional deadline per request (`executeWithin`) kept by
  * one timer that aborts the request, and interruption that aborts it too. Bodies are buffered, so every
- * response is complete before the caller sees it, and capped (`maxBodyBytes`).
+ * response is complete before the caller sees it, and capped (`maxBodyBytes`). The callback form underneath,
+ * `dispatchBuffered`, also sends the batches of `PveApi.getEach` without a fiber per request (ADR 0094).
  */
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
