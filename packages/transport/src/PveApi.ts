@@ -238,50 +238,52 @@ const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
       const urgent = options.urgent === true
       const sendHeaders = headers(method)
       const body = method === "GET" ? null : ""
+      /** The first attempt at `path`, sent from the callback that got its permit; `done` gets its outcome, the returned function aborts it. */
+      const first = (path: string, done: (outcome: Outcome<A> | Retry) => void): ((reason: Error) => void) | null => {
+        const deadline = Date.now() + overallMs
+        let url: URL
+        try {
+          url = new URL(`${r.base.href}${path}`)
+        } catch {
+          permits.release()
+          done(Either.left(new ApiUnreachable({ reason: `the request path ${JSON.stringify(path)} is not valid` })))
+          return null
+        }
+        let finished = false
+        const abort = UndiciHttpClient.dispatchBuffered(
+          undici.dispatcher,
+          { origin: url.origin, path: url.pathname + url.search, method, headers: sendHeaders, body },
+          r.timeoutMs,
+          undici.maxBodyBytes,
+          (result) => {
+            finished = true
+            permits.release()
+            const outcome: Either.Either<A, ApiError | NotSent> =
+              result._tag === "Answered"
+                ? interpret(result.answer.status, result.answer.statusText, result.answer.body.toString("utf8"), path, schema, nodeRef.node)
+                : Either.left(classifyCause(result.cause, "the request failed", path, r.timeoutMs))
+            if (Either.isRight(outcome)) return done(Either.right(outcome.right))
+            const e = outcome.left
+            done(retryable(method, e) && r.retries > 0 ? { first: e, deadline } : Either.left(e._tag === "NotSent" ? e.error : e))
+          }
+        )
+        return finished ? null : abort
+      }
       const firsts = Effect.async<Array<Outcome<A> | Retry>>((resume) => {
         const out: Array<Outcome<A> | Retry | undefined> = new Array(paths.length)
         let left = paths.length
         const inFlight = new Map<number, (reason: Error) => void>()
-        const withdrawals: Array<() => boolean> = []
-        const settled = (i: number, outcome: Outcome<A> | Retry) => {
-          out[i] = outcome
-          if (--left === 0) resume(Effect.succeed(out as Array<Outcome<A> | Retry>))
-        }
         if (left === 0) return resume(Effect.succeed([]))
-        paths.forEach((path, i) => {
-          withdrawals.push(
-            permits.acquire(() => {
-              const deadline = Date.now() + overallMs
-              let url: URL
-              try {
-                url = new URL(`${r.base.href}${path}`)
-              } catch {
-                permits.release()
-                return settled(i, Either.left(new ApiUnreachable({ reason: `the request path ${JSON.stringify(path)} is not valid` })))
-              }
-              let done = false
-              const abort = UndiciHttpClient.dispatchBuffered(
-                undici.dispatcher,
-                { origin: url.origin, path: url.pathname + url.search, method, headers: sendHeaders, body },
-                r.timeoutMs,
-                undici.maxBodyBytes,
-                (result) => {
-                  done = true
-                  inFlight.delete(i)
-                  permits.release()
-                  const outcome: Either.Either<A, ApiError | NotSent> =
-                    result._tag === "Answered"
-                      ? interpret(result.answer.status, result.answer.statusText, result.answer.body.toString("utf8"), path, schema, nodeRef.node)
-                      : Either.left(classifyCause(result.cause, "the request failed", path, r.timeoutMs))
-                  if (Either.isRight(outcome)) return settled(i, Either.right(outcome.right))
-                  const first = outcome.left
-                  settled(i, retryable(method, first) && r.retries > 0 ? { first, deadline } : Either.left(first._tag === "NotSent" ? first.error : first))
-                }
-              )
-              if (!done) inFlight.set(i, abort)
-            }, urgent)
-          )
-        })
+        const withdrawals = paths.map((path, i) =>
+          permits.acquire(() => {
+            const abort = first(path, (outcome) => {
+              inFlight.delete(i)
+              out[i] = outcome
+              if (--left === 0) resume(Effect.succeed(out as Array<Outcome<A> | Retry>))
+            })
+            if (abort !== null) inFlight.set(i, abort)
+          }, urgent)
+        )
         return Effect.sync(() => {
           for (const withdraw of withdrawals) withdraw()
           for (const abort of inFlight.values()) {

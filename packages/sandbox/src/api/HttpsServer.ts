@@ -107,6 +107,11 @@ export const startHttps = (
         }
         let latency = 0
         for (const h of hits) if (h.effect._tag === "latency") latency += h.latencyMs ?? 0
+        const delayMs = Math.round(latency)
+        // injected latency is a plain timer (a simulated lab answers hundreds of requests at once). A read
+        // (GET) is answered from the state at arrival and its answer sent when the latency is over, so the
+        // simulator's own work overlaps the wait as a remote node's would; anything else runs after it.
+        const early = method === "GET" && latency > 0 && hits.every((h) => h.effect._tag === "latency")
         const program = Effect.gen(function* () {
           for (const h of hits) {
             const e = h.effect
@@ -148,7 +153,7 @@ export const startHttps = (
               body: Buffer.concat(chunks).toString("utf8")
             },
             // a GET answered at arrival is logged then, with the latency its answer will still wait
-            { handlers: HANDLERS, startedAtMs: early ? started - Math.round(latency) : started }
+            { handlers: HANDLERS, startedAtMs: early ? started - delayMs : started }
           )
           if (dropBody && dropBody.effect._tag === "drop") {
             const after = dropBody.effect.afterBytes ?? Math.floor(response.body.length / 2)
@@ -160,15 +165,11 @@ export const startHttps = (
           }
           return response
         })
-        // injected latency is a plain timer (a simulated lab answers hundreds of requests at once). A read
-        // (GET) is answered from the state at arrival and its answer sent when the latency is over, so the
-        // simulator's own work overlaps the wait as a remote node's would; anything else runs after it.
         let fiber: Fiber.RuntimeFiber<unknown> | undefined
         let timer: ReturnType<typeof setTimeout> | undefined
-        const early = method === "GET" && latency > 0 && hits.every((h) => h.effect._tag === "latency")
         const send = (response: ApiResponse | undefined) => {
           if (!early) return write(response)
-          const left = started + Math.round(latency) - Date.now()
+          const left = started + delayMs - Date.now()
           if (left <= 0) return write(response)
           timer = setTimeout(() => write(response), left)
         }
@@ -194,7 +195,7 @@ export const startHttps = (
           injectedLatencyMs += latency
           injectedRequests++
         }
-        if (latency > 0 && !early) timer = setTimeout(answer, Math.round(latency))
+        if (latency > 0 && !early) timer = setTimeout(answer, delayMs)
         else answer()
         // a client that goes away (or a hang the server is closed under) ends the request's timer or fiber
         res.on("close", () => {
