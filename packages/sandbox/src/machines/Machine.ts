@@ -217,6 +217,9 @@ export class Machine implements Registry.Machine {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
 
+/** Any UTF-16 code unit above 0x7F (ASCII text is its own latin1 and UTF-8). */
+const NON_ASCII = /[\u0080-\uffff]/
+
 /**
  * The raw bytes of a top-level exec's stdout. just-bash returns text: valid UTF-8 output decoded, any
  * other output as its latin1 view. Text with code points above U+00FF was decoded; text with C1
@@ -226,6 +229,7 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
 export const stdoutBytes = (result: { stdout: string; stdoutKind?: "text" | "bytes"; stdoutEncoding?: "binary" }): Buffer => {
   if (result.stdoutKind === "bytes" || result.stdoutEncoding === "binary") return Buffer.from(latin1FromBytes(stdoutAsBytes(result)), "latin1")
   const s = result.stdout
+  if (!NON_ASCII.test(s)) return Buffer.from(s, "latin1")
   let high = false
   let c1 = false
   for (let i = 0; i < s.length; i++) {
