@@ -22,7 +22,8 @@ const sshArgv = () =>
   sandbox.handle.control
     .events()
     .filter((e) => e.kind === "ssh")
-    .map((e) => (Array.isArray(e.argv) ? e.argv.join(" ") : String(e.argv ?? e.detail ?? "")))
+    // the server sends one shell-quoted line ('pct' 'push' …): unquoted so tests can match plain words
+    .map((e) => (Array.isArray(e.argv) ? e.argv.join(" ") : String(e.argv ?? e.detail ?? "")).replace(/'/g, ""))
 
 beforeAll(async () => {
   sandbox = await SandboxScope.start({ tier: "companion", ssh: true })
@@ -215,6 +216,23 @@ describe("container files", () => {
     const before = sshArgv().length
     expect(errorOf(await s.call("pct_write_file", { vmid: 102, path: "/etc/hosts", content: "x" })).code).toBe("GuestNotRunning")
     expect(sshArgv().slice(before).filter((a) => a.includes("pct push"))).toEqual([])
+  })
+
+  it("the upload made ahead of a write leaves no node temp file, whatever the outcome", async () => {
+    const nodeTemps = async () =>
+      (await sandbox.handle.lab.machines!.get("host")!.exec("ls -a /tmp")).stdout.split("\n").filter((f) => f.startsWith("mcp."))
+    const path = "/root/staged-upload.txt"
+    const pushed = () => sshArgv().filter((a) => a.includes("pct push")).length
+    const before = pushed()
+    expect(okOf<{ newFile: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" })).newFile).toBe(true)
+    expect(okOf<{ unchanged: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" })).unchanged).toBe(true)
+    expect(errorOf(await s.call("pct_write_file", { vmid: 102, path, content: "x" })).code).toBe("GuestNotRunning")
+    expect(errorOf(await s.call("pct_write_file", { vmid: 100, path: "/root/../etc/shadow", content: "x" })).code).toBe("PathRejected")
+    expect(errorOf(await s.call("pct_write_file", { vmid: 100, path: "/no/such/dir/f", content: "x" })).code).toBe("ParentDirectoryMissing")
+    // only the first call wrote; every upload made ahead was removed
+    expect(pushed() - before).toBe(1)
+    expect(await nodeTemps()).toEqual([])
+    expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path })).content).toBe("one\n")
   })
 
   it("host targets (no vmid) need root for diff and revert; listing them reads only the store", async () => {

@@ -6,8 +6,11 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import {
   CommandFailed,
   ContentTooLarge,
@@ -16,7 +19,7 @@ import {
   ParentDirectoryMissing,
   WriteVerificationFailed
 } from "@homelab-mcp/core/Errors"
-import { GuestFiles, type PctWriteOptions } from "@homelab-mcp/core/capabilities/GuestFiles"
+import { GuestFiles, type PctStaged, type PctWriteOptions } from "@homelab-mcp/core/capabilities/GuestFiles"
 import { type ExecResult, NodeShell } from "@homelab-mcp/core/capabilities/NodeShell"
 import { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { validateAbsolutePath, validateId, validateMode, validateNodeName, validateVmid } from "@homelab-mcp/core/shell/Quote"
@@ -183,10 +186,15 @@ export const make = (options: { readonly node: string }) =>
       if (name === "") return yield* new InvalidInput({ reason: `${path} names a directory, not a file.`, key: "path" })
       const guestTmp = `${dir === "/" ? "" : dir}/.${name}.mcp-${randomBytes(6).toString("hex")}`
       const removeGuestTmp = Effect.ignore(shell.exec(["pct", "exec", v, "--", "rm", "-f", "--", guestTmp]))
+      const staged = opts.staged !== undefined && opts.staged.content === content ? opts.staged : undefined
       yield* Effect.scoped(
         Effect.gen(function*() {
-          const tmp = yield* shell.tempFile
-          yield* shell.writeFile(tmp, content)
+          let tmp: string
+          if (staged !== undefined) tmp = staged.nodePath
+          else {
+            tmp = yield* shell.tempFile
+            yield* shell.writeFile(tmp, content)
+          }
           const push = yield* shell.exec(
             ["pct", "push", v, tmp, guestTmp, "--perms", mode, "--user", uid, "--group", gid],
             { timeoutMs: TRANSFER_MS }
@@ -198,13 +206,22 @@ export const make = (options: { readonly node: string }) =>
           const mv = yield* shell.exec(["pct", "exec", v, "--", "mv", "-f", "--", guestTmp, p])
           if (mv.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- mv`, mv)
         })
-      ).pipe(Effect.onError(() => removeGuestTmp))
+      ).pipe(Effect.ensuring(staged?.release ?? Effect.void), Effect.onError(() => removeGuestTmp))
       const sum = yield* shell.exec(["pct", "exec", v, "--", "sha256sum", "--", p])
       if (sum.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- sha256sum`, sum)
       const actual = sum.stdout.split(/\s+/)[0] ?? ""
       const expected = sha256(content)
       if (actual !== expected) return yield* new WriteVerificationFailed({ path, expected, actual })
       return { sha256: actual }
+    })
+
+    const pctStage = Effect.fn("GuestFiles.pctStage")(function*(content: Uint8Array) {
+      const own = yield* Scope.fork(yield* Scope.Scope, ExecutionStrategy.sequential)
+      const release = Scope.close(own, Exit.void)
+      const nodePath = yield* Scope.extend(shell.tempFile, own)
+      yield* shell.writeFile(nodePath, content).pipe(Effect.onError(() => release))
+      const staged: PctStaged = { nodePath, content, release }
+      return staged
     })
 
     const pctRemove = Effect.fn("GuestFiles.pctRemove")(function*(vmid: number, path: string) {
@@ -309,7 +326,7 @@ export const make = (options: { readonly node: string }) =>
       }
     })
 
-    return GuestFiles.of({ pctResolve, pctStat, pctRead, pctReadState, pctWrite, pctRemove, qmRead, qmWrite, qmRemove })
+    return GuestFiles.of({ pctResolve, pctStat, pctRead, pctReadState, pctStage, pctWrite, pctRemove, qmRead, qmWrite, qmRemove })
   })
 
 /** `GuestFiles` for a fixed node name on a `NodeShell` provided elsewhere. */

@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { CommandFailed } from "@homelab-mcp/core/Errors"
 import { GuestFiles } from "@homelab-mcp/core/capabilities/GuestFiles"
 import { type ExecResult, NodeShell } from "@homelab-mcp/core/capabilities/NodeShell"
 import * as GuestFilesLive from "../src/GuestFiles.js"
@@ -74,7 +75,7 @@ const scripted = (rules: Array<Rule>, files: Record<string, Uint8Array> = {}) =>
     fileSize: (p) => Effect.sync(() => files[p]?.length ?? 0)
   })
   const layer = GuestFilesLive.layerWithNode("pve").pipe(Layer.provide(Layer.succeed(NodeShell, service)))
-  return { log, stdins, queue, files, layer }
+  return { log, stdins, queue, files, layer, service }
 }
 
 const is = (...prefix: Array<string | RegExp>) => (argv: ReadonlyArray<string>) =>
@@ -96,6 +97,69 @@ describe("pctWrite", () => {
       expect(s.log[1]).toBe("sftp-write /tmp/mcp.T1 4")
       expect(s.log.at(-2)).toBe("rm /tmp/mcp.T1")
     }).pipe(Effect.provide(s.layer))
+  })
+
+  it.effect("a staged upload is used by the write of the same content and removed after the push", () => {
+    const content = Buffer.from("staged\n")
+    const s = scripted([
+      { match: is("pct", "push", "100", "/tmp/mcp.T1", /^\/etc\/\.hosts\.mcp-/), reply: () => ok() },
+      { match: is("pct", "exec", "100", "--", "mv", "-f", "--"), reply: () => ok() },
+      { match: is("pct", "exec", "100", "--", "sha256sum"), reply: () => ok({ stdout: `${sha(content)}  /etc/hosts\n` }) }
+    ])
+    return Effect.gen(function*() {
+      const files = yield* GuestFiles
+      yield* Effect.scoped(Effect.gen(function*() {
+        const staged = yield* files.pctStage(content)
+        expect(s.log).toStrictEqual(["mktemp /tmp/mcp.T1", "sftp-write /tmp/mcp.T1 7"])
+        yield* files.pctWrite(100, "/etc/hosts", content, { mode: "644", uid: 0, gid: 0, staged })
+        // removed right after the mv, before the hash check; the scope's close does not remove it twice
+        expect(s.log.slice(2)).toStrictEqual([
+          expect.stringMatching(/^pct push 100 \/tmp\/mcp\.T1 /),
+          expect.stringMatching(/^pct exec 100 -- mv -f -- /),
+          "rm /tmp/mcp.T1",
+          "pct exec 100 -- sha256sum -- /etc/hosts"
+        ])
+      }))
+      expect(s.log.filter((l) => l.startsWith("rm "))).toStrictEqual(["rm /tmp/mcp.T1"])
+      expect(s.queue).toStrictEqual([])
+      expect(Object.keys(s.files)).toStrictEqual([])
+    }).pipe(Effect.provide(s.layer))
+  })
+
+  it.effect("a staging made for another array is not used: the write uploads its own; the unused one goes with its scope", () => {
+    const content = Buffer.from("mine\n")
+    const s = scripted([
+      { match: is("pct", "push", "100", "/tmp/mcp.T2"), reply: () => ok() },
+      { match: is("pct", "exec", "100", "--", "mv", "-f", "--"), reply: () => ok() },
+      { match: is("pct", "exec", "100", "--", "sha256sum"), reply: () => ok({ stdout: `${sha(content)}  /etc/hosts\n` }) }
+    ])
+    return Effect.gen(function*() {
+      const files = yield* GuestFiles
+      yield* Effect.scoped(Effect.gen(function*() {
+        const staged = yield* files.pctStage(Buffer.from("mine\n"))
+        yield* files.pctWrite(100, "/etc/hosts", content, { mode: "644", uid: 0, gid: 0, staged })
+        expect(s.files["/tmp/mcp.T1"]).toBeDefined()
+      }))
+      expect(s.log).toContain("sftp-write /tmp/mcp.T2 5")
+      expect(s.log.at(-1)).toBe("rm /tmp/mcp.T1")
+      expect(s.queue).toStrictEqual([])
+      expect(Object.keys(s.files)).toStrictEqual([])
+    }).pipe(Effect.provide(s.layer))
+  })
+
+  it.effect("a failed upload while staging removes its node temp at once", () => {
+    const s = scripted([])
+    const failing = NodeShell.of({ ...s.service, writeFile: () => Effect.fail(new CommandFailed({ command: "sftp", exitCode: null, stderr: "No space left on device" })) })
+    const layer = GuestFilesLive.layerWithNode("pve").pipe(Layer.provide(Layer.succeed(NodeShell, failing)))
+    return Effect.gen(function*() {
+      const files = yield* GuestFiles
+      yield* Effect.scoped(Effect.gen(function*() {
+        const e = yield* Effect.flip(files.pctStage(Buffer.from("x")))
+        expect(e).toMatchObject({ _tag: "CommandFailed" })
+        expect(s.log).toStrictEqual(["mktemp /tmp/mcp.T1", "rm /tmp/mcp.T1"])
+      }))
+      expect(s.log).toStrictEqual(["mktemp /tmp/mcp.T1", "rm /tmp/mcp.T1"])
+    }).pipe(Effect.provide(layer))
   })
 
   it.effect("a failed mv removes the guest temp and the node temp", () => {

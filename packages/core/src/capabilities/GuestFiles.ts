@@ -5,6 +5,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type {
   CommandFailed,
   ContentTooLarge,
@@ -31,11 +32,21 @@ export interface GuestFileStat {
   readonly gid: number
 }
 
-/** Mode and owner for a container write (validated as digits). */
+/** Mode and owner for a container write (validated as digits), and the upload made ahead, if any. */
 export interface PctWriteOptions {
   readonly mode: string
   readonly uid: number
   readonly gid: number
+  /** Used only when its `content` is the very array written; otherwise the write uploads itself. */
+  readonly staged?: PctStaged
+}
+
+/** Content uploaded to a node temp file ahead of its `pctWrite` (`pctStage`); no guest was touched. */
+export interface PctStaged {
+  readonly nodePath: string
+  readonly content: Uint8Array
+  /** Removes the node temp file now (idempotent; the staging's scope removes it otherwise). */
+  readonly release: Effect.Effect<void>
 }
 
 /** A window read through the agent. */
@@ -90,7 +101,15 @@ export declare namespace GuestFiles {
       path: string,
       options: { readonly maxBytes: number }
     ) => Effect.Effect<PctFileState, PctFilesError>
-    /** SFTP upload, `pct push` to a hidden sibling, `mv -f`, `sha256sum`; fails `WriteVerificationFailed` on a hash mismatch. */
+    /**
+     * The SFTP upload of a write, ahead of it (so it can overlap reading the current state and storing the
+     * backup): a node temp file, removed with the scope or when the write that uses it is done.
+     */
+    readonly pctStage: (content: Uint8Array) => Effect.Effect<PctStaged, PctFilesError | FileNotFound, Scope.Scope>
+    /**
+     * SFTP upload (unless `options.staged` holds this content), `pct push` to a hidden sibling, `mv -f`,
+     * `sha256sum`; fails `WriteVerificationFailed` on a hash mismatch.
+     */
     readonly pctWrite: (
       vmid: number,
       path: string,

@@ -6,7 +6,9 @@
  */
 import { createHash } from "node:crypto"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import {
   FileNotFound,
   FileTooLarge,
@@ -19,7 +21,7 @@ import {
 } from "@homelab-mcp/core/Errors"
 import * as Target from "@homelab-mcp/core/backup/Target"
 import type { Previous } from "@homelab-mcp/core/backup/WritePlan"
-import { GuestFiles, type PctFileState } from "@homelab-mcp/core/capabilities/GuestFiles"
+import { GuestFiles, type PctFileState, type PctStaged } from "@homelab-mcp/core/capabilities/GuestFiles"
 import type { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
 import { Limits } from "../Limits.js"
@@ -98,6 +100,8 @@ export interface OpenOptions {
   readonly forWrite: boolean
   /** Read the file's state while resolving (one round trip); the write pipeline uses it when nothing changed since. */
   readonly prefetch?: boolean
+  /** Containers: the write's upload, started ahead (`GuestFiles.pctStage`); the write waits for it. */
+  readonly staged?: Effect.Effect<PctStaged, ToolError>
   /** The guest, when the caller already resolved it through the lists (no second lookup). */
   readonly guest?: Guests.Guest
 }
@@ -136,6 +140,21 @@ export const readPct = (vmid: number, path: string, maxBytes: number): Effect.Ef
     if (stat.type !== "file") return yield* new NotARegularFile({ path: resolvedPath, fileType: stat.fileType })
     if (content === null) return yield* new FileTooLarge({ path: resolvedPath, bytes: stat.size, limit: maxBytes })
     return { path: canonical, resolvedPath, bytes: content }
+  })
+
+/**
+ * Starts uploading a container write's content to a node temp file (`GuestFiles.pctStage`) and returns the
+ * wait for it. When the caller's scope closes, the upload is first interrupted and awaited, then its temp
+ * file removed, so no upload can recreate the file after its removal.
+ */
+export const stagePct = (content: Uint8Array): Effect.Effect<Effect.Effect<PctStaged, ToolError>, never, GuestFiles | Scope.Scope> =>
+  Effect.gen(function* () {
+    const files = yield* GuestFiles
+    const staging = yield* Scope.make()
+    // finalizers run in reverse: this one (the temp file) after the fiber's interruption registered below
+    yield* Effect.addFinalizer((exit) => Scope.close(staging, exit))
+    const fiber = yield* Effect.forkScoped(Scope.extend(files.pctStage(content), staging))
+    return Fiber.join(fiber)
   })
 
 /** Opens `pct:<vmid>:<path>`: the container must exist, be an LXC and run; the path is resolved with `readlink -f`. */
@@ -190,11 +209,11 @@ export const openPct = (
       readCurrent,
       prefetched,
       write: (content, meta) =>
-        files.pctWrite(vmid, resolvedPath, content, meta ?? {
-          mode: limits.containerNewFileMode,
-          uid: limits.containerNewFileUid,
-          gid: limits.containerNewFileGid
-        }),
+        Effect.flatMap(options.staged ?? Effect.succeed(undefined), (staged) =>
+          files.pctWrite(vmid, resolvedPath, content, {
+            ...(meta ?? { mode: limits.containerNewFileMode, uid: limits.containerNewFileUid, gid: limits.containerNewFileGid }),
+            ...(staged !== undefined ? { staged } : {})
+          })),
       remove: files.pctRemove(vmid, resolvedPath),
       newFileMeta: { mode: limits.containerNewFileMode, uid: limits.containerNewFileUid, gid: limits.containerNewFileGid }
     }

@@ -1,11 +1,14 @@
 /**
  * `pct_write_file` (tools.md §5): writes a whole file inside a running LXC container, backed up first and
- * revertible (backups-audit.md §2): temp file + `pct push` + `mv` + hash check. dryRun returns the diff
- * and changes nothing. Audited.
+ * revertible (backups-audit.md §2): temp file + `pct push` + `mv` + hash check, the upload to the node
+ * started ahead. dryRun returns the diff and changes nothing. Audited.
  */
 import * as Effect from "effect/Effect"
+import type { ToolError } from "@homelab-mcp/core/Errors"
+import type { PctStaged } from "@homelab-mcp/core/capabilities/GuestFiles"
 import * as Tool from "@homelab-mcp/core/Tool"
 import { Limits } from "../Limits.js"
+import * as FilePaths from "../internal/FilePaths.js"
 import * as Targets from "../internal/Targets.js"
 import * as WritePipeline from "../internal/WritePipeline.js"
 
@@ -28,11 +31,20 @@ export const pct_write_file = Tool.make(
     annotations: Tool.annotations("F T T F")
   },
   (input) =>
-    Effect.gen(function* () {
-      const limits = yield* Limits
-      const content = yield* WritePipeline.decodeContent(input.content, input.encoding)
-      yield* WritePipeline.checkSize(content, limits.writeMaxBytes)
-      const io = yield* Targets.openPct(input.vmid, input.path, { forWrite: true, prefetch: true })
-      return yield* WritePipeline.run("pct_write_file", io, content, input)
-    })
+    Effect.scoped(
+      Effect.gen(function* () {
+        const limits = yield* Limits
+        const content = yield* WritePipeline.decodeContent(input.content, input.encoding)
+        yield* WritePipeline.checkSize(content, limits.writeMaxBytes)
+        // The upload to a node temp file overlaps reading the current state and storing the backup; no guest
+        // is touched before the backup is stored, and the scope removes the temp file in every outcome.
+        let staged: Effect.Effect<PctStaged, ToolError> | undefined
+        if (!input.dryRun) {
+          yield* FilePaths.check(input.path, "guest", limits)
+          staged = yield* Targets.stagePct(content)
+        }
+        const io = yield* Targets.openPct(input.vmid, input.path, { forWrite: true, prefetch: true, ...(staged ? { staged } : {}) })
+        return yield* WritePipeline.run("pct_write_file", io, content, input)
+      })
+    )
 )
