@@ -6,6 +6,7 @@ import * as Option from "effect/Option"
 import type { BackupKind } from "./Record.js"
 import { gzip, isBinaryPair, sha256 } from "./Hash.js"
 import * as Rdiff from "./Rdiff.js"
+import type * as LineHashes from "../diff/LineHashes.js"
 
 /** What to do with a previous file over `largeFileBytes`. */
 export type LargeFilePolicy = "full" | "metadata-only"
@@ -45,6 +46,8 @@ export interface BackupInput {
   /** True when the live content differs from the newest version's `afterSha256` (out-of-band edit). */
   readonly reanchor: boolean
   readonly settings: Pick<BackupSettings, "largeFileBytes" | "largeFilePolicy" | "globalCapBytes">
+  /** The line hashes of `previous` (before) and `next` (after), when the caller already has them. */
+  readonly lineHashes?: LineHashes.Pair
 }
 
 /** A payload to keep in `blobs/`: its uncompressed sha256 (the blob name) and its gzip. */
@@ -98,7 +101,10 @@ export const selectBackupKind = (input: BackupInput): BackupDecision => {
   // no delta can beat half of a tiny full copy: skip splitting a possibly large next content into lines
   if (full.gz.length < 2 * MIN_DELTA_GZ_BYTES) return { kind: "full", binary, reanchored: false, payload: full }
   // a delta inserting more than half of the previous lines cannot be at most half its compressed size
-  const delta = Rdiff.make(next, previous, { maxInsertedFraction: 0.5 })
+  const delta = Rdiff.make(next, previous, {
+    maxInsertedFraction: 0.5,
+    ...(input.lineHashes !== undefined ? { lineHashes: { before: input.lineHashes.after, after: input.lineHashes.before } } : {})
+  })
   if (Option.isSome(delta)) {
     const bytes = Rdiff.encode(delta.value)
     const gz = gzip(bytes)

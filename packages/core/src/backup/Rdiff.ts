@@ -5,7 +5,8 @@
  * survive byte for byte. Pure.
  */
 import { diffArrays } from "diff"
-import { lineEditLowerBound, MYERS_TIMEOUT_MS } from "../diff/UnifiedDiff.js"
+import * as LineHashes from "../diff/LineHashes.js"
+import { MYERS_TIMEOUT_MS } from "../diff/UnifiedDiff.js"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -50,40 +51,34 @@ export const splitLines = (bytes: Uint8Array): Array<Uint8Array> => {
 // latin1 maps every byte to one code unit, so string equality is byte equality.
 const asKey = (line: Uint8Array) => Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString("latin1")
 
-/** How many lines of `result` are missing from `base` (as multisets): a lower bound of the delta's inserts. */
-const insertedLowerBound = (base: ReadonlyArray<string>, result: ReadonlyArray<string>): number => {
-  const counts = new Map<string, number>()
-  for (const line of base) counts.set(line, (counts.get(line) ?? 0) + 1)
-  let missing = 0
-  for (const line of result) {
-    const n = counts.get(line) ?? 0
-    if (n > 0) counts.set(line, n - 1)
-    else missing++
-  }
-  return missing
-}
-
 /** Options of `make`. */
 export interface MakeOptions {
   /** Gives up (returns `None`) when the line edit distance exceeds this; default 20000. */
   readonly maxEditLength?: number
   /** Gives up (returns `None`) when more than this fraction of `result`'s lines would have to be inserted. */
   readonly maxInsertedFraction?: number
+  /** The line hashes of `base` (before) and `result` (after), when the caller already has them. */
+  readonly lineHashes?: LineHashes.Pair
 }
 
 /** Builds the delta rebuilding `result` from `base`; `None` when the edit distance is over the limit. */
 export const make = (base: Uint8Array, result: Uint8Array, options: MakeOptions = {}): Option.Option<Delta> => {
-  const baseLines = splitLines(base).map(asKey)
-  const resultLines = splitLines(result).map(asKey)
   const maxEditLength = options.maxEditLength ?? 20000
-  // Myers costs about D² here: skip it when the cheap lower bound already exceeds the limit, and stop it
-  // at a wall-clock backstop (a full copy is then stored, which is always correct).
-  if (lineEditLowerBound(baseLines, resultLines) > maxEditLength) return Option.none()
+  const hashes = options.lineHashes ?? LineHashes.pair(base, result)
+  // Myers costs about D² here: skip it when the cheap lower bound (on line hashes, before any line string
+  // exists) already exceeds the limit, and stop it at a wall-clock backstop (a full copy is then stored,
+  // which is always correct).
+  if (LineHashes.symmetricDifference(hashes.before(), hashes.after()) > maxEditLength) return Option.none()
   // Every line of `result` that `base` lacks must be inserted: a caller that only wants small deltas
   // (the backup policy) gives up before Myers when too many lines would be.
-  if (options.maxInsertedFraction !== undefined && insertedLowerBound(baseLines, resultLines) > options.maxInsertedFraction * resultLines.length) {
+  if (
+    options.maxInsertedFraction !== undefined &&
+    LineHashes.missingFrom(hashes.before(), hashes.after()) > options.maxInsertedFraction * hashes.after().length
+  ) {
     return Option.none()
   }
+  const baseLines = splitLines(base).map(asKey)
+  const resultLines = splitLines(result).map(asKey)
   const changes = diffArrays(baseLines, resultLines, { maxEditLength, timeout: MYERS_TIMEOUT_MS })
   if (changes === undefined) return Option.none()
   const ops: Array<Op> = []

@@ -9,6 +9,7 @@ import type { BackupSettings } from "./Policy.js"
 import { selectBackupKind, type BackupDecision } from "./Policy.js"
 import type { BackupKind, VersionRecord } from "./Record.js"
 import { equalBytes, sha256 } from "./Hash.js"
+import * as LineHashes from "../diff/LineHashes.js"
 import * as UnifiedDiff from "../diff/UnifiedDiff.js"
 import * as GuardrailsLargeChange from "../guardrails/LargeChange.js"
 
@@ -35,11 +36,18 @@ export type LargeChangeDetector = (input: {
   readonly previous: Uint8Array | null
   readonly next: Uint8Array
   readonly largeFileBytes: number
+  /** The two sides' line hashes, shared with the delta and diff checks. */
+  readonly lineHashes?: LineHashes.Pair
 }) => LargeChange
 
 /** The guardrails.md §4 detector. */
 export const defaultLargeChange: LargeChangeDetector = (input) =>
-  GuardrailsLargeChange.largeChange({ before: input.previous, after: input.next, largeFileBytes: input.largeFileBytes })
+  GuardrailsLargeChange.largeChange({
+    before: input.previous,
+    after: input.next,
+    largeFileBytes: input.largeFileBytes,
+    ...(input.lineHashes !== undefined ? { lineHashes: input.lineHashes } : {})
+  })
 
 /** Inputs of one write plan. */
 export interface WritePlanInput {
@@ -114,7 +122,9 @@ export const plan = (input: WritePlanInput): WritePlan => {
     }
   }
   const reanchor = isDrift(input.newest, prevSha256)
-  const decision = selectBackupKind({ previous: prevBytesArr, next, reanchor, settings: input.settings })
+  // the delta and diff limits both count lines: each side is hashed once, when first needed
+  const lineHashes = LineHashes.pair(prevBytesArr ?? new Uint8Array(0), next)
+  const decision = selectBackupKind({ previous: prevBytesArr, next, reanchor, settings: input.settings, lineHashes })
   let notRevertibleReason: string | undefined
   if (decision.kind === "metadata-only") {
     notRevertibleReason = decision.reason === "large-file-policy"
@@ -123,7 +133,7 @@ export const plan = (input: WritePlanInput): WritePlan => {
   } else if (input.restoreLimitBytes !== undefined && prevBytesArr !== null && prevBytesArr.length > input.restoreLimitBytes) {
     notRevertibleReason = `the previous file is ${prevBytesArr.length} bytes, more than the ${input.restoreLimitBytes} bytes that can be written back through this transport`
   }
-  const large = (input.largeChange ?? defaultLargeChange)({ previous: prevBytesArr, next, largeFileBytes: input.settings.largeFileBytes })
+  const large = (input.largeChange ?? defaultLargeChange)({ previous: prevBytesArr, next, largeFileBytes: input.settings.largeFileBytes, lineHashes })
   return {
     ...common,
     unchanged: false,
@@ -135,7 +145,7 @@ export const plan = (input: WritePlanInput): WritePlan => {
     reanchored: decision.reanchored,
     isLargeChange: large.isLargeChange,
     largeChangeReasons: large.reasons,
-    diff: UnifiedDiff.make(prevBytesArr, next, diffOptions)
+    diff: UnifiedDiff.make(prevBytesArr, next, { ...diffOptions, lineHashes })
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { structuredPatch } from "diff"
 import { equalBytes, hasNul } from "../backup/Hash.js"
+import * as LineHashes from "./LineHashes.js"
 
 /** Diff options; every field has the documented default. */
 export interface Options {
@@ -20,6 +21,8 @@ export interface Options {
   readonly maxSideLines?: number
   /** Above this edit distance (in lines) the diff is omitted (default 5000). */
   readonly maxEditLength?: number
+  /** `make` only: the two sides' line hashes when the caller already has them (one write's checks share them). */
+  readonly lineHashes?: LineHashes.Pair
 }
 
 /** The diff fields shared by write results, dryRun, `diff_config` and `revert_file`. */
@@ -62,11 +65,7 @@ const countLines = (text: string) => {
 }
 
 /** Lines of a byte buffer, counted without decoding: `\n` bytes, plus one for an unterminated last line. */
-export const countByteLines = (bytes: Uint8Array): number => {
-  let n = 0
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a) n++
-  return bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a ? n + 1 : n
-}
+export const countByteLines = LineHashes.countLines
 
 const OMITTED: DiffResult = { diff: null, diffTruncated: false, diffOmitted: TOO_LARGE, binary: false, addedLines: 0, removedLines: 0 }
 const IDENTICAL: DiffResult = { diff: null, diffTruncated: false, binary: false, addedLines: 0, removedLines: 0 }
@@ -96,21 +95,29 @@ export const make = (before: Uint8Array | null, after: Uint8Array | null, option
   if (equalBytes(a, b)) return IDENTICAL
   const maxSideLines = options.maxSideLines ?? 20000
   if (countByteLines(a) > maxSideLines || countByteLines(b) > maxSideLines) return OMITTED
+  // the edit-distance bound on line hashes, before two decoded copies and their line strings exist
+  const hashes = options.lineHashes ?? LineHashes.pair(a, b)
+  if (LineHashes.symmetricDifference(hashes.before(), hashes.after()) > (options.maxEditLength ?? 5000)) return OMITTED
   const [oldText, newText] = decodePair(a, b)
-  return makeText(oldText, newText, options)
+  return diffTexts(oldText, newText, options)
 }
 
 /** Diffs two texts (see `make`). */
 export const makeText = (oldText: string, newText: string, options: Options = {}): DiffResult => {
+  const maxSideLines = options.maxSideLines ?? 20000
+  if (oldText === newText) return IDENTICAL
+  if (countLines(oldText) > maxSideLines || countLines(newText) > maxSideLines) return OMITTED
+  if (lineEditLowerBound(oldText.split("\n"), newText.split("\n")) > (options.maxEditLength ?? 5000)) return OMITTED
+  return diffTexts(oldText, newText, options)
+}
+
+/** Myers and the hunks, once the side and edit-distance limits passed. */
+const diffTexts = (oldText: string, newText: string, options: Options): DiffResult => {
   const oldLabel = options.oldLabel ?? "before"
   const newLabel = options.newLabel ?? "after"
   const context = Math.max(0, Math.floor(options.contextLines ?? 3))
   const maxLines = Math.max(1, Math.floor(options.maxLines ?? 200))
-  const maxSideLines = options.maxSideLines ?? 20000
-  if (oldText === newText) return IDENTICAL
-  if (countLines(oldText) > maxSideLines || countLines(newText) > maxSideLines) return OMITTED
   const maxEditLength = options.maxEditLength ?? 5000
-  if (lineEditLowerBound(oldText.split("\n"), newText.split("\n")) > maxEditLength) return OMITTED
   const patch = structuredPatch(oldLabel, newLabel, oldText, newText, undefined, undefined, {
     context,
     maxEditLength,

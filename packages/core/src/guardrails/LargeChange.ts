@@ -3,6 +3,7 @@
  * for dryRun, results and the audit record. It never gates a write by itself.
  */
 import { diffArrays } from "diff"
+import * as LineHashes from "../diff/LineHashes.js"
 import { countByteLines } from "../diff/UnifiedDiff.js"
 
 /** Why a write counts as large. */
@@ -38,54 +39,15 @@ export const splitLines = (bytes: Uint8Array): Array<string> => {
   return lines
 }
 
-/** Where each line of a byte buffer starts and ends (the end excludes the `\n`); no strings are made. */
-interface LineTable {
-  readonly bytes: Uint8Array
-  readonly starts: Int32Array
-  readonly ends: Int32Array
-}
-
-const lineTable = (bytes: Uint8Array): LineTable => {
-  const n = countByteLines(bytes)
-  const starts = new Int32Array(n)
-  const ends = new Int32Array(n)
-  let line = 0
-  let start = 0
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === 0x0a) {
-      starts[line] = start
-      ends[line++] = i
-      start = i + 1
-    }
-  }
-  if (line < n) {
-    starts[line] = start
-    ends[line] = bytes.length
-  }
-  return { bytes, starts, ends }
-}
-
-const sameLine = (a: LineTable, i: number, b: LineTable, j: number): boolean => {
+const sameLine = (a: LineHashes.LineTable, i: number, b: LineHashes.LineTable, j: number): boolean => {
   const len = a.ends[i]! - a.starts[i]!
   if (len !== b.ends[j]! - b.starts[j]!) return false
   for (let k = 0, x = a.starts[i]!, y = b.starts[j]!; k < len; k++) if (a.bytes[x + k] !== b.bytes[y + k]) return false
   return true
 }
 
-/** A 53-bit hash of one line (two FNV-1a variants), so pooled counting needs no line strings. */
-const lineHash = (t: LineTable, i: number): number => {
-  let h1 = 0x811c9dc5
-  let h2 = 0x01000193
-  for (let k = t.starts[i]!; k < t.ends[i]!; k++) {
-    const c = t.bytes[k]!
-    h1 = Math.imul(h1 ^ c, 0x01000193)
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15)
-  }
-  return (h1 >>> 0) * 0x200000 + (h2 >>> 11)
-}
-
 /** The lines `[from, to)` of a table as latin1 strings (byte-exact). */
-const linesOf = (t: LineTable, from: number, to: number): Array<string> =>
+const linesOf = (t: LineHashes.LineTable, from: number, to: number): Array<string> =>
   Array.from({ length: Math.max(0, to - from) }, (_, k) => decoder.decode(t.bytes.subarray(t.starts[from + k]!, t.ends[from + k]!)))
 
 /**
@@ -93,9 +55,9 @@ const linesOf = (t: LineTable, from: number, to: number): Array<string> =>
  * prefix and suffix first, then an LCS when both middles are small, else an order-insensitive count
  * over line hashes, so a multi-MiB rewrite costs two small typed arrays instead of a string per line.
  */
-export const changedLines = (beforeBytes: Uint8Array, afterBytes: Uint8Array): number => {
-  const b = lineTable(beforeBytes)
-  const a = lineTable(afterBytes)
+export const changedLines = (beforeBytes: Uint8Array, afterBytes: Uint8Array, lineHashes?: LineHashes.Pair): number => {
+  const b = LineHashes.lineTable(beforeBytes)
+  const a = LineHashes.lineTable(afterBytes)
   let start = 0
   while (start < b.starts.length && start < a.starts.length && sameLine(b, start, a, start)) start++
   let endB = b.starts.length
@@ -109,16 +71,11 @@ export const changedLines = (beforeBytes: Uint8Array, afterBytes: Uint8Array): n
     const parts = diffArrays(linesOf(b, start, endB), linesOf(a, start, endA))
     return parts.reduce((n, p) => (p.removed ? n + p.value.length : n), 0)
   }
-  // order-insensitive: both middles' line hashes sorted, then merged; what the new side lacks changed
-  const before = Float64Array.from({ length: endB - start }, (_, k) => lineHash(b, start + k)).sort()
-  const after = Float64Array.from({ length: endA - start }, (_, k) => lineHash(a, start + k)).sort()
-  let changed = 0
-  for (let i = 0, j = 0; i < before.length; i++) {
-    while (j < after.length && after[j]! < before[i]!) j++
-    if (j < after.length && after[j] === before[i]) j++
-    else changed++
-  }
-  return changed
+  // order-insensitive: both middles' line hashes sorted, then merged; what the new side lacks changed. The
+  // common prefix and suffix are the same lines on both sides, so whole-file hashes given by the caller
+  // count the same.
+  if (lineHashes !== undefined) return LineHashes.missingFrom(lineHashes.after(), lineHashes.before())
+  return LineHashes.missingFrom(LineHashes.sortedHashes(a, start, endA), LineHashes.sortedHashes(b, start, endB))
 }
 
 /** Applies the five rules of §4 to the previous content (null = the file did not exist) and the new one. */
@@ -126,6 +83,8 @@ export const largeChange = (input: {
   readonly before: Uint8Array | null
   readonly after: Uint8Array
   readonly largeFileBytes?: number
+  /** The line hashes of `before` and `after`, when the caller already has them. */
+  readonly lineHashes?: LineHashes.Pair
 }): LargeChange => {
   const limit = input.largeFileBytes ?? DEFAULT_LARGE_FILE_BYTES
   const { before, after } = input
@@ -139,7 +98,7 @@ export const largeChange = (input: {
   if (before.length >= SHRINK_MIN_BYTES && after.length < before.length * 0.5) reasons.push("shrink")
   const beforeLines = countByteLines(before)
   if (beforeLines >= CHURN_MIN_LINES) {
-    const changed = changedLines(before, after)
+    const changed = changedLines(before, after, input.lineHashes)
     if (changed * 2 >= beforeLines) reasons.push("churn")
   }
   if (before.length > 0 && after.length === 0) reasons.push("emptied")

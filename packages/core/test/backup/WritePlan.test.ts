@@ -52,7 +52,7 @@ describe("WritePlan.plan", () => {
       largeChangeReasons: ["new-file"]
     })
     expect(p.diff.diff).toBe("--- before\n+++ after\n@@ -0,0 +1,1 @@\n+hello\n")
-    expect(seen.at(-1)).toEqual({ previous: null, next: t("hello\n"), largeFileBytes: 100_000 })
+    expect(seen.at(-1)).toEqual({ previous: null, next: t("hello\n"), largeFileBytes: 100_000, lineHashes: expect.objectContaining({ before: expect.any(Function), after: expect.any(Function) }) })
   })
 
   it("identical content is a no-op with no backup", () => {

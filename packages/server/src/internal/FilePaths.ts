@@ -6,9 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { PathRejected } from "@homelab-mcp/core/Errors"
-import * as LargeChange from "@homelab-mcp/core/guardrails/LargeChange"
 import * as Paths from "@homelab-mcp/core/guardrails/Paths"
-import type { LargeChangeDetector } from "@homelab-mcp/core/backup/WritePlan"
 import type { LimitsShape } from "../Limits.js"
 
 /** The `path` parameter (tools.md §1): absolute, 1..4096 characters, validated per guardrails.md §3. */
@@ -36,6 +34,3 @@ export const recheck = (
 ): Effect.Effect<string, PathRejected> =>
   Effect.map(Paths.validateResolved(canonical, resolved, context, lists(context, limits)), (r) => r.resolvedPath)
 
-/** The large-change detector (guardrails.md §4) in the shape the write plan takes. */
-export const largeChange: LargeChangeDetector = ({ previous, next, largeFileBytes }) =>
-  LargeChange.largeChange({ before: previous, after: next, largeFileBytes })

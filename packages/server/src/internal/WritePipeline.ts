@@ -140,7 +140,6 @@ export const run = (
           next: content,
           settings: store.settings,
           newest: newest._tag === "Some" ? newest.value : null,
-          largeChange: FilePaths.largeChange,
           diff: { maxLines: limits.diffMaxLines },
           ...(io.restoreLimitBytes !== undefined ? { restoreLimitBytes: io.restoreLimitBytes } : {})
         })
