@@ -226,7 +226,10 @@ describe("container files", () => {
     const before = pushed()
     expect(okOf<{ newFile: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" })).newFile).toBe(true)
     expect(okOf<{ unchanged: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" })).unchanged).toBe(true)
+    // the API's guest checks decide the error even though the state read runs beside them
     expect(errorOf(await s.call("pct_write_file", { vmid: 102, path, content: "x" })).code).toBe("GuestNotRunning")
+    expect(errorOf(await s.call("pct_write_file", { vmid: 200, path, content: "x" })).code).toBe("WrongGuestType")
+    expect(errorOf(await s.call("pct_write_file", { vmid: 999, path, content: "x" })).code).toBe("GuestNotFound")
     expect(errorOf(await s.call("pct_write_file", { vmid: 100, path: "/root/../etc/shadow", content: "x" })).code).toBe("PathRejected")
     expect(errorOf(await s.call("pct_write_file", { vmid: 100, path: "/no/such/dir/f", content: "x" })).code).toBe("ParentDirectoryMissing")
     // only the first call wrote; every upload made ahead was removed

@@ -167,7 +167,12 @@ export const openPct = (
     const limits = yield* Limits
     const files = yield* GuestFiles
     const canonical = yield* FilePaths.check(path, "guest", limits)
-    yield* runningLxc(vmid, options.guest)
+    // With prefetch, the read-only state read runs beside the API's guest checks; their errors (not found,
+    // wrong type, not running) come first, the read's only once the checks passed.
+    const read = options.prefetch === true ? files.pctReadState(vmid, canonical, { maxBytes: limits.writeMaxBytes }) : null
+    const [, early] = yield* Effect.all([runningLxc(vmid, options.guest), read === null ? Effect.succeed(null) : Effect.either(read)], {
+      concurrency: 2
+    })
     const fileState = (state: PctFileState, at: string) =>
       Effect.gen(function* () {
         if (Option.isNone(state.file)) return absent
@@ -180,8 +185,8 @@ export const openPct = (
     const missingParent = options.forWrite ? new ParentDirectoryMissing({ path: canonical }) : new FileNotFound({ path: canonical })
     let resolvedPath: string
     let prefetched: (Previous & { readonly meta: FileMeta | null }) | null = null
-    if (options.prefetch === true) {
-      const state = yield* files.pctReadState(vmid, canonical, { maxBytes: limits.writeMaxBytes })
+    if (early !== null) {
+      const state = yield* early
       if (Option.isNone(state.resolved)) return yield* missingParent
       resolvedPath = yield* FilePaths.recheck(canonical, state.resolved.value, "guest", limits)
       prefetched = yield* fileState(state, resolvedPath)
