@@ -97,9 +97,11 @@ export const make = (before: Uint8Array | null, after: Uint8Array | null, option
   if (countByteLines(a) > maxSideLines || countByteLines(b) > maxSideLines) return OMITTED
   // the edit-distance bound on line hashes, before two decoded copies and their line strings exist
   const hashes = options.lineHashes ?? LineHashes.pair(a, b)
-  if (LineHashes.symmetricDifference(hashes.before(), hashes.after()) > (options.maxEditLength ?? 5000)) return OMITTED
+  const distance = LineHashes.symmetricDifference(hashes.before(), hashes.after())
+  if (distance > (options.maxEditLength ?? 5000)) return OMITTED
   const [oldText, newText] = decodePair(a, b)
-  return diffTexts(oldText, newText, options)
+  // equal lines always share a hash, so a distance of every line on both sides means none is common
+  return distance === hashes.before().length + hashes.after().length ? disjoint(oldText, newText, options) : diffTexts(oldText, newText, options)
 }
 
 /** Diffs two texts (see `make`). */
@@ -113,21 +115,50 @@ export const makeText = (oldText: string, newText: string, options: Options = {}
 
 /** Myers and the hunks, once the side and edit-distance limits passed. */
 const diffTexts = (oldText: string, newText: string, options: Options): DiffResult => {
-  const oldLabel = options.oldLabel ?? "before"
-  const newLabel = options.newLabel ?? "after"
-  const context = Math.max(0, Math.floor(options.contextLines ?? 3))
-  const maxLines = Math.max(1, Math.floor(options.maxLines ?? 200))
-  const maxEditLength = options.maxEditLength ?? 5000
-  const patch = structuredPatch(oldLabel, newLabel, oldText, newText, undefined, undefined, {
-    context,
-    maxEditLength,
+  const patch = structuredPatch(options.oldLabel ?? "before", options.newLabel ?? "after", oldText, newText, undefined, undefined, {
+    context: Math.max(0, Math.floor(options.contextLines ?? 3)),
+    maxEditLength: options.maxEditLength ?? 5000,
     timeout: MYERS_TIMEOUT_MS
   })
-  if (patch === undefined) return OMITTED
-  const lines: Array<string> = [`--- ${oldLabel}`, `+++ ${newLabel}`]
+  return patch === undefined ? OMITTED : format(patch.hunks, options)
+}
+
+interface Hunk {
+  readonly oldStart: number
+  readonly oldLines: number
+  readonly newStart: number
+  readonly newLines: number
+  readonly lines: ReadonlyArray<string>
+}
+
+/** Hunk lines of one side: every line prefixed, and jsdiff's marker after an unterminated last line. */
+const sideLines = (text: string, prefix: "-" | "+"): Array<string> => {
+  if (text === "") return []
+  const parts = text.split("\n")
+  const terminated = parts[parts.length - 1] === ""
+  if (terminated) parts.pop()
+  const out = parts.map((l) => prefix + l)
+  if (!terminated) out.push("\\ No newline at end of file")
+  return out
+}
+
+/**
+ * The patch of two texts without a line in common: one hunk removing every old line, then adding every
+ * new one, exactly as Myers (jsdiff) gives it, without its O((N+M)·D) search.
+ */
+const disjoint = (oldText: string, newText: string, options: Options): DiffResult => {
+  const removed = sideLines(oldText, "-")
+  const added = sideLines(newText, "+")
+  const count = (ls: ReadonlyArray<string>) => ls.filter((l) => !l.startsWith("\\")).length
+  return format([{ oldStart: 1, oldLines: count(removed), newStart: 1, newLines: count(added), lines: [...removed, ...added] }], options)
+}
+
+const format = (hunks: ReadonlyArray<Hunk>, options: Options): DiffResult => {
+  const maxLines = Math.max(1, Math.floor(options.maxLines ?? 200))
+  const lines: Array<string> = [`--- ${options.oldLabel ?? "before"}`, `+++ ${options.newLabel ?? "after"}`]
   let added = 0
   let removed = 0
-  for (const hunk of patch.hunks) {
+  for (const hunk of hunks) {
     // GNU convention: an empty side names the line before it (jsdiff's formatPatch does the same).
     const oldStart = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart
     const newStart = hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart

@@ -68,6 +68,9 @@ export const changedLines = (beforeBytes: Uint8Array, afterBytes: Uint8Array, li
   }
   if (endB === start) return 0
   if (endB - start <= DIFF_LINE_LIMIT && endA - start <= DIFF_LINE_LIMIT) {
+    // no previous line has an equal (same-hash) line on the new side: the LCS is empty, every one changed
+    const lacking = LineHashes.missingFrom(LineHashes.sortedHashes(a, start, endA), LineHashes.sortedHashes(b, start, endB))
+    if (lacking === endB - start) return lacking
     const parts = diffArrays(linesOf(b, start, endB), linesOf(a, start, endA))
     return parts.reduce((n, p) => (p.removed ? n + p.value.length : n), 0)
   }

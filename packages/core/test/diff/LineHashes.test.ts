@@ -106,4 +106,31 @@ describe("LineHashes", () => {
       { numRuns: 60 }
     )
   })
+
+  it("churn below the LCS bound equals the LCS count, also when no line survives (property)", () => {
+    const side = (alphabet: ReadonlyArray<string>) =>
+      fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 60 }).map((ls) => ls.join("\n") + "\n")
+    fc.assert(
+      fc.property(side(["a", "b", "c"]), fc.oneof(side(["x", "y", "zz"]), side(["a", "x", "c"])), (before, after) => {
+        const reference = diffArrays(linesOf(before), linesOf(after)).reduce((n, p) => (p.removed ? n + p.count : n), 0)
+        expect(changedLines(enc(before), enc(after))).toBe(reference)
+      }),
+      { numRuns: 300 }
+    )
+    expect(changedLines(enc("a\nb\nc\n"), enc("x\ny\n"))).toBe(3)
+  })
+
+  it("a diff of texts without a common line is Myers' own patch, built without the search (property)", () => {
+    const side = (alphabet: ReadonlyArray<string>) =>
+      fc.tuple(fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }), fc.boolean()).map(([ls, terminated]) =>
+        ls.length === 0 ? "" : ls.join("\n") + (terminated ? "\n" : ""))
+    const options = fc.record({ contextLines: fc.integer({ min: 0, max: 4 }), maxLines: fc.integer({ min: 1, max: 120 }) })
+    fc.assert(
+      fc.property(side(["a", "b\r", "", "é"]), side(["x", "y y", "z\r"]), options, (before, after, o) => {
+        fc.pre(before !== after)
+        expect(UnifiedDiff.make(enc(before), enc(after), o)).toEqual(UnifiedDiff.makeText(before, after, o))
+      }),
+      { numRuns: 500 }
+    )
+  })
 })
