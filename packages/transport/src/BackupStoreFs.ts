@@ -321,9 +321,11 @@ const readTargetRecords = async (storage: Storage, key: string) => {
   const records: Array<Record.VersionRecord> = []
   const sizes = new Map<string, number>()
   const unreadable: Array<string> = []
-  for (const name of await storage.list(`targets/${key}`)) {
-    if (!RECORD_NAME.test(name)) continue
-    const bytes = await storage.read(`targets/${key}/${name}`)
+  // the reads run together; the results are taken in the listing's order
+  const names = (await storage.list(`targets/${key}`)).filter((name) => RECORD_NAME.test(name))
+  const contents = await Promise.all(names.map((name) => storage.read(`targets/${key}/${name}`)))
+  for (const [i, name] of names.entries()) {
+    const bytes = contents[i]!
     if (bytes === null) continue
     try {
       const record = Record.decodeJson(text(bytes))
