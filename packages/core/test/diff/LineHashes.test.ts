@@ -70,6 +70,14 @@ describe("LineHashes", () => {
     )
   })
 
+  it("a window of a table hashes exactly its lines", () => {
+    const t = LineHashes.lineTable(enc("a\nb\nc\nd"))
+    const window = Array.from(LineHashes.sortedHashes(t, 1, 3))
+    expect(window).toEqual([LineHashes.lineHash(t, 1), LineHashes.lineHash(t, 2)].sort((x, y) => x - y))
+    expect(LineHashes.sortedHashes(t, 3, 1).length).toBe(0)
+    expect(LineHashes.lineHash(t, 3)).toBe(LineHashes.lineHash(LineHashes.lineTable(enc("d\n")), 0))
+  })
+
   it("a pair hashes each side once, on first use", () => {
     const p = LineHashes.pair(enc("a\nb\n"), enc("b\n"))
     const before = p.before()
