@@ -172,6 +172,15 @@ export const make = (options: { readonly node: string }) =>
       return { resolved: Option.some(resolved), file: Option.some({ stat, content: new Uint8Array(rest.buffer, rest.byteOffset, rest.byteLength) }) }
     })
 
+    const pctStage = Effect.fn("GuestFiles.pctStage")(function*(content: Uint8Array) {
+      const own = yield* Scope.fork(yield* Scope.Scope, ExecutionStrategy.sequential)
+      const release = Scope.close(own, Exit.void)
+      const nodePath = yield* Scope.extend(shell.tempFile, own)
+      yield* shell.writeFile(nodePath, content).pipe(Effect.onError(() => release))
+      const staged: PctStaged = { nodePath, content, release }
+      return staged
+    })
+
     const pctWrite = Effect.fn("GuestFiles.pctWrite")(function*(
       vmid: number,
       path: string,
@@ -186,15 +195,9 @@ export const make = (options: { readonly node: string }) =>
       if (name === "") return yield* new InvalidInput({ reason: `${path} names a directory, not a file.`, key: "path" })
       const guestTmp = `${dir === "/" ? "" : dir}/.${name}.mcp-${randomBytes(6).toString("hex")}`
       const removeGuestTmp = Effect.ignore(shell.exec(["pct", "exec", v, "--", "rm", "-f", "--", guestTmp]))
-      const staged = opts.staged !== undefined && opts.staged.content === content ? opts.staged : undefined
-      yield* Effect.scoped(
+      // node temp file -> hidden sibling in the guest -> rename over the target
+      const install = (tmp: string) =>
         Effect.gen(function*() {
-          let tmp: string
-          if (staged !== undefined) tmp = staged.nodePath
-          else {
-            tmp = yield* shell.tempFile
-            yield* shell.writeFile(tmp, content)
-          }
           const push = yield* shell.exec(
             ["pct", "push", v, tmp, guestTmp, "--perms", mode, "--user", uid, "--group", gid],
             { timeoutMs: TRANSFER_MS }
@@ -206,22 +209,16 @@ export const make = (options: { readonly node: string }) =>
           const mv = yield* shell.exec(["pct", "exec", v, "--", "mv", "-f", "--", guestTmp, p])
           if (mv.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- mv`, mv)
         })
-      ).pipe(Effect.ensuring(staged?.release ?? Effect.void), Effect.onError(() => removeGuestTmp))
+      const staged = opts.staged !== undefined && opts.staged.content === content ? Effect.succeed(opts.staged) : pctStage(content)
+      yield* Effect.scoped(Effect.flatMap(staged, (upload) => Effect.ensuring(install(upload.nodePath), upload.release))).pipe(
+        Effect.onError(() => removeGuestTmp)
+      )
       const sum = yield* shell.exec(["pct", "exec", v, "--", "sha256sum", "--", p])
       if (sum.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- sha256sum`, sum)
       const actual = sum.stdout.split(/\s+/)[0] ?? ""
       const expected = sha256(content)
       if (actual !== expected) return yield* new WriteVerificationFailed({ path, expected, actual })
       return { sha256: actual }
-    })
-
-    const pctStage = Effect.fn("GuestFiles.pctStage")(function*(content: Uint8Array) {
-      const own = yield* Scope.fork(yield* Scope.Scope, ExecutionStrategy.sequential)
-      const release = Scope.close(own, Exit.void)
-      const nodePath = yield* Scope.extend(shell.tempFile, own)
-      yield* shell.writeFile(nodePath, content).pipe(Effect.onError(() => release))
-      const staged: PctStaged = { nodePath, content, release }
-      return staged
     })
 
     const pctRemove = Effect.fn("GuestFiles.pctRemove")(function*(vmid: number, path: string) {
