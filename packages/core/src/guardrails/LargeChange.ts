@@ -67,18 +67,18 @@ export const changedLines = (beforeBytes: Uint8Array, afterBytes: Uint8Array, li
     endA--
   }
   if (endB === start) return 0
-  if (endB - start <= DIFF_LINE_LIMIT && endA - start <= DIFF_LINE_LIMIT) {
-    // no previous line has an equal (same-hash) line on the new side: the LCS is empty, every one changed
-    const lacking = LineHashes.missingFrom(LineHashes.sortedHashes(a, start, endA), LineHashes.sortedHashes(b, start, endB))
-    if (lacking === endB - start) return lacking
-    const parts = diffArrays(linesOf(b, start, endB), linesOf(a, start, endA))
-    return parts.reduce((n, p) => (p.removed ? n + p.value.length : n), 0)
-  }
-  // order-insensitive: both middles' line hashes sorted, then merged; what the new side lacks changed. The
-  // common prefix and suffix are the same lines on both sides, so whole-file hashes given by the caller
-  // count the same.
-  if (lineHashes !== undefined) return LineHashes.missingFrom(lineHashes.after(), lineHashes.before())
-  return LineHashes.missingFrom(LineHashes.sortedHashes(a, start, endA), LineHashes.sortedHashes(b, start, endB))
+  // The middles' previous lines the new side lacks, as multisets of line hashes; the caller's whole-file
+  // hashes are exactly the middles' when no prefix or suffix is common (a rewrite), and hashing a whole
+  // multi-MiB file for a small middle is not done.
+  const whole = start === 0 && endB === b.starts.length && endA === a.starts.length
+  const lacking = lineHashes !== undefined && whole
+    ? LineHashes.missingFrom(lineHashes.after(), lineHashes.before())
+    : LineHashes.missingFrom(LineHashes.sortedHashes(a, start, endA), LineHashes.sortedHashes(b, start, endB))
+  // Above the LCS bound the order-insensitive count is the answer; below it, when no previous line has an
+  // equal line on the new side the LCS is empty and the count is exact too.
+  if (endB - start > DIFF_LINE_LIMIT || endA - start > DIFF_LINE_LIMIT || lacking === endB - start) return lacking
+  const parts = diffArrays(linesOf(b, start, endB), linesOf(a, start, endA))
+  return parts.reduce((n, p) => (p.removed ? n + p.value.length : n), 0)
 }
 
 /** Applies the five rules of §4 to the previous content (null = the file did not exist) and the new one. */

@@ -115,6 +115,22 @@ describe("LineHashes", () => {
     )
   })
 
+  it("a rewrite (nothing common at either end) counts churn from the shared whole-file hashes (property)", () => {
+    const big = fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 20, maxLength: 700 }).map((ns) => ns.map((n) => `k${n}`).join("\n") + "\n")
+    fc.assert(
+      fc.property(big, big, (a, b) => {
+        const before = enc(`first\n${a}last\n`)
+        const after = enc(`other\n${b}end\n`)
+        let used = 0
+        const shared = LineHashes.pair(before, after)
+        const counted: LineHashes.Pair = { before: () => (used++, shared.before()), after: () => (used++, shared.after()) }
+        expect(changedLines(before, after, counted)).toBe(changedLines(before, after))
+        expect(used).toBeGreaterThan(0)
+      }),
+      { numRuns: 60 }
+    )
+  })
+
   it("churn below the LCS bound equals the LCS count, also when no line survives (property)", () => {
     const side = (alphabet: ReadonlyArray<string>) =>
       fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 60 }).map((ls) => ls.join("\n") + "\n")
