@@ -78,7 +78,10 @@ export interface Storage {
   readonly read: (rel: string) => Promise<Uint8Array | null>
   /** temp in `tmp/`, fsync, rename into place, fsync the directory (`durable:false` skips both fsyncs). */
   readonly writeAtomic: (rel: string, bytes: Uint8Array, options?: { readonly durable?: boolean }) => Promise<void>
-  /** Exclusive create; false when the file exists. */
+  /**
+   * Exclusive create, not fsynced (it makes the lock file, which needs no durability: a lock left by a crash is
+   * judged by its owner's pid or, when torn, by its age); false when the file exists.
+   */
   readonly createExclusive: (rel: string, bytes: Uint8Array) => Promise<boolean>
   readonly remove: (rel: string) => Promise<void>
   /** Entry names of a directory; [] when it does not exist. */
@@ -144,7 +147,7 @@ export const fsStorage = (root: string): Storage => {
       const file = abs(rel)
       await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
       try {
-        await writeDurable(file, bytes, "wx")
+        await writeDurable(file, bytes, "wx", false)
         return true
       } catch (e) {
         if (isCode(e, "EEXIST")) return false
@@ -437,6 +440,18 @@ export const makeWith = (
       cache = { token, state }
       return state
     }
+    /**
+     * The cached state while `generation` still holds its token (one small read instead of the records), else
+     * null. Read without the lock, so `use` runs at once on the state as of that read: a change of this
+     * process clears the cache first, one of another process replaces the token first.
+     */
+    const whenCached = async <A>(use: (state: State) => A): Promise<A | null> => {
+      const seen = cache
+      if (seen === null) return null
+      const bytes = await storage.read(GENERATION)
+      const token = bytes === null ? "" : text(bytes)
+      return token !== "" && token === seen.token && cache === seen ? use(seen.state) : null
+    }
     const mutate = async <A>(state: State, change: () => Promise<A>, apply: (state: State, result: A) => void): Promise<A> => {
       const token = Crypto.randomBytes(12).toString("hex")
       cache = null
@@ -451,6 +466,11 @@ export const makeWith = (
       const { records } = await readTargetRecords(storage, Target.targetKey(descriptor))
       return records.filter((r) => r.descriptor === descriptor).sort(Record.newestFirst)
     }
+    const ownNewest = (state: State, descriptor: string) =>
+      state.records.reduce<Record.VersionRecord | undefined>(
+        (best, r) => (r.descriptor === descriptor && (best === undefined || Record.newestFirst(r, best) < 0) ? r : best),
+        undefined
+      )
 
     // checkCapacity and store see the same request object: decide (hash, gzip, delta) once for both.
     const decided = new WeakMap<StoreRequest, { readonly reanchor: boolean; readonly decision: Policy.BackupDecision }>()
@@ -660,8 +680,11 @@ export const makeWith = (
       settings,
       versions: (descriptor) => unlocked(() => targetRecords(descriptor)).pipe(Effect.catchAll(die("read records"))),
       newest: (descriptor) =>
-        unlocked(() => targetRecords(descriptor)).pipe(
-          Effect.map((records) => Option.fromNullable(records[0])),
+        unlocked(async () => {
+          const cached = await whenCached((state) => ({ newest: ownNewest(state, descriptor) }))
+          return cached !== null ? cached.newest : (await targetRecords(descriptor))[0]
+        }).pipe(
+          Effect.map(Option.fromNullable),
           Effect.catchAll(die("read records"))
         ),
       list: Effect.fn("BackupStore.list")(function* (descriptor, live) {
@@ -678,7 +701,9 @@ export const makeWith = (
       }),
       checkCapacity: Effect.fn("BackupStore.checkCapacity")(function* (request) {
         const now = yield* Clock.currentTimeMillis
-        const prepared = yield* locked(async () => prepare(await current(), request, now)).pipe(
+        // An advisory check (store decides again under the lock): the cached state needs no lock.
+        const prepared = yield* unlocked(() => whenCached((state) => prepare(state, request, now))).pipe(
+          Effect.flatMap((cached) => cached !== null ? Effect.succeed(cached) : locked(async () => prepare(await current(), request, now))),
           Effect.mapError(internal(request.opId, "capacity check"))
         )
         if (prepared.full) {

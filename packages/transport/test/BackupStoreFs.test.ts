@@ -233,4 +233,47 @@ describe("BackupStoreFs (on disk)", () => {
       expect(fs.existsSync(path.join(dir, ".lock"))).toBe(false)
       expect(walk(dir).filter((p) => p.startsWith("tmp/"))).toEqual([])
     }))
+
+  it.effect("after a change of its own, newest and the capacity check read one small file instead of the records and the lock", () =>
+    Effect.gen(function* () {
+      const storage = BackupStoreFs.memoryStorage()
+      const calls: Array<string> = []
+      const counted: BackupStoreFs.Storage = {
+        ...storage,
+        read: (rel) => (calls.push(`read ${rel}`), storage.read(rel)),
+        list: (rel) => (calls.push(`list ${rel}`), storage.list(rel)),
+        createExclusive: (rel, bytes) => (calls.push(`lock ${rel}`), storage.createExclusive(rel, bytes))
+      }
+      const store = yield* BackupStoreFs.makeWith(counted, {})
+      const target = Target.host("/etc/a.conf")
+      for (let i = 0; i < 5; i++) yield* write(store, target, t(`v${i}\n`), t(`v${i + 1}\n`))
+      calls.length = 0
+      const newest = yield* store.newest(target.descriptor)
+      expect(newest._tag === "Some" && newest.value.beforeSha256).toBe(sha256(t("v4\n")))
+      expect(calls).toEqual(["read generation"])
+      calls.length = 0
+      const check = yield* store.checkCapacity({ target, previous: { exists: true, bytes: t("v5\n") }, next: t("v6\n"), tool: "write_file", opId: "op" })
+      expect(check.kind).toBe("full")
+      expect(calls).toEqual(["read generation"])
+    }))
+
+  it.live("a second instance's change is seen by newest and the capacity check of the first (two processes' worth)", () =>
+    Effect.gen(function* () {
+      const dir = tmpDir()
+      const one = yield* BackupStoreFs.make({ dir, perFileCap: 2 })
+      const two = yield* BackupStoreFs.make({ dir, perFileCap: 2 })
+      const target = Target.host("/etc/b.conf")
+      yield* write(one, target, t("a\n"), t("b\n"))
+      yield* write(one, target, t("b\n"), t("c\n"))
+      const before = yield* one.newest(target.descriptor)
+      const theirs = yield* write(two, target, t("c\n"), t("d\n"))
+      const after = yield* one.newest(target.descriptor)
+      expect(before._tag === "Some" && before.value.versionId).not.toBe(theirs.versionId)
+      expect(after._tag === "Some" && after.value.versionId).toBe(theirs.versionId)
+      // the capacity check of `one` sees that `two` already evicted the oldest version (cap 2)
+      const check = yield* one.checkCapacity({ target, previous: { exists: true, bytes: t("d\n") }, next: t("e\n"), tool: "write_file", opId: "op" })
+      const versions = yield* one.versions(target.descriptor)
+      expect(versions.length).toBe(2)
+      expect(check.evict).toEqual([versions[1]!.versionId])
+    }))
 })

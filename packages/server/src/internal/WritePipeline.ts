@@ -2,10 +2,11 @@
  * The write pipeline of the guest write tools (backups-audit.md §2): validate, open the target, then under
  * the target's lock read the current state once, plan (no-op, backup kind, revertibility, large change,
  * diff; dryRun returns here), gate (confirm when the backup would not be revertible), check capacity,
- * audit the intent, store the backup, write, verify, audit the outcome. A write that cannot be backed
+ * audit the intent and store the backup side by side, write, verify, audit the outcome. A write that cannot be backed
  * up does not happen; a failed write removes its version, an unknown outcome marks it uncertain.
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ContentTooLarge, InvalidInput, WriteVerificationFailed, type ToolError } from "@homelab-mcp/core/Errors"
@@ -211,8 +212,24 @@ export const run = (
         yield* store.checkCapacity(request).pipe(
           Effect.catchTag("BackupStoreFull", (e) => Guests.refuse(opGated, e))
         )
-        yield* Guests.audit(opGated, "intent", {})
-        const stored = yield* Guests.withOutcomeOnFailure(opGated, store.store(request))
+        // The intent record and the backup are written side by side; the guest is touched only when both are
+        // durable. A failed backup gets its outcome record after the intent; a failed intent drops the backup.
+        let intentWritten = false
+        const [intent, backup] = yield* Effect.all(
+          [Effect.either(Effect.tap(Guests.audit(opGated, "intent", {}), () => (intentWritten = true))), Effect.either(store.store(request))],
+          { concurrency: 2 }
+        ).pipe(
+          Effect.onInterrupt(() =>
+            intentWritten
+              ? Effect.flatMap(Guests.elapsed(op), (durationMs) => Guests.auditOutcome(opGated, { outcome: "unknown", durationMs, note: "interrupted" }))
+              : Effect.void
+          )
+        )
+        if (Either.isLeft(intent)) {
+          if (Either.isRight(backup)) yield* Effect.ignore(store.remove(descriptor, backup.right.versionId))
+          return yield* Effect.fail(intent.left)
+        }
+        const stored = yield* Guests.withOutcomeOnFailure(opGated, Either.match(backup, { onLeft: Effect.fail, onRight: Effect.succeed }))
         const written = yield* io.write(content, meta).pipe(
           Effect.tapError((e) =>
             e._tag === "WriteVerificationFailed"

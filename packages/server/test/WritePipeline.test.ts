@@ -1,0 +1,125 @@
+/**
+ * The write pipeline's intent record and backup run side by side (ADR 0098): the guest is written only
+ * when both are durable; a failed intent drops the stored version and leaves the guest untouched; a
+ * failed backup is audited as the outcome after its intent.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { createHash } from "node:crypto"
+import * as Target from "@homelab-mcp/core/backup/Target"
+import { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
+import { Internal } from "@homelab-mcp/core/Errors"
+import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
+import { Confirm, flagOnly } from "@homelab-mcp/core/capabilities/Confirm"
+import * as AuditLogJsonl from "@homelab-mcp/transport/AuditLogJsonl"
+import * as BackupStoreFs from "@homelab-mcp/transport/BackupStoreFs"
+import * as Limits from "../src/Limits.js"
+import type { TargetIo } from "../src/internal/Targets.js"
+import * as WritePipeline from "../src/internal/WritePipeline.js"
+
+const utf8 = (s: string) => new TextEncoder().encode(s)
+
+/** A container file holding `old`, whose writes are logged instead of reaching a guest. */
+const fakeTarget = (old: string) => {
+  const writes: Array<string> = []
+  const previous = { exists: true as const, bytes: utf8(old), mode: 0o644, uid: 0, gid: 0, meta: { mode: "644", uid: 0, gid: 0 } }
+  const io: TargetIo = {
+    target: Target.pct(100, "/etc/app.conf"),
+    vmid: 100,
+    guestType: "lxc",
+    path: "/etc/app.conf",
+    resolvedPath: "/etc/app.conf",
+    readCurrent: Effect.succeed(previous),
+    prefetched: previous,
+    write: (content) =>
+      Effect.sync(() => {
+        const text = new TextDecoder().decode(content)
+        writes.push(text)
+        return { sha256: createHash("sha256").update(content).digest("hex") }
+      }),
+    remove: Effect.void,
+    newFileMeta: null
+  }
+  return { io, writes }
+}
+
+const run = (io: TargetIo, next: string, audit: { readonly failAppend?: (e: { readonly phase: string }) => boolean }) =>
+  Effect.gen(function* () {
+    const log = yield* AuditLogJsonl.makeMemory(audit.failAppend !== undefined ? { failAppend: audit.failAppend } : {})
+    const store = yield* BackupStoreFs.makeMemory()
+    const exit = yield* WritePipeline.run("pct_write_file", io, utf8(next), { dryRun: false, confirm: false }).pipe(
+      Effect.provide(Layer.mergeAll(Layer.succeed(BackupStore, store), Layer.succeed(Confirm, flagOnly), Limits.layer())),
+      Effect.provideService(AuditLog, log.service),
+      Effect.exit
+    )
+    const versions = yield* store.versions(io.target.descriptor)
+    return { exit, versions, records: log.records().map((r) => `${r.phase}${r.outcome !== undefined ? `:${r.outcome}` : ""}`) }
+  })
+
+describe("WritePipeline: intent and backup side by side", () => {
+  it.effect("a write stores its version, audits intent then outcome, and writes the guest once", () =>
+    Effect.gen(function* () {
+      const { io, writes } = fakeTarget("a = 1\n")
+      const r = yield* run(io, "a = 2\n", {})
+      expect(r.exit._tag).toBe("Success")
+      expect(writes).toEqual(["a = 2\n"])
+      expect(r.versions.length).toBe(1)
+      expect(r.records).toEqual(["intent", "outcome:ok"])
+    }))
+
+  it.effect("a failed intent record leaves the guest untouched and drops the version stored beside it", () =>
+    Effect.gen(function* () {
+      const { io, writes } = fakeTarget("a = 1\n")
+      const r = yield* run(io, "a = 2\n", { failAppend: (e) => e.phase === "intent" })
+      expect(r.exit._tag).toBe("Failure")
+      if (r.exit._tag === "Failure") expect(String(r.exit.cause)).toContain("AuditUnavailable")
+      expect(writes).toEqual([])
+      expect(r.versions).toEqual([])
+      expect(r.records).toEqual([])
+    }))
+
+  it.effect("a backup that cannot be stored is audited as a failed outcome after its intent, and nothing is written", () =>
+    Effect.gen(function* () {
+      const { io, writes } = fakeTarget("a = 1\n")
+      const failing = Effect.gen(function* () {
+        const log = yield* AuditLogJsonl.makeMemory()
+        const store = yield* BackupStoreFs.makeMemory()
+        const broken: BackupStore.Service = { ...store, store: (request) => Effect.fail(new Internal({ opId: request.opId, detail: "disk gone" })) }
+        const exit = yield* WritePipeline.run("pct_write_file", io, utf8("a = 2\n"), { dryRun: false, confirm: false }).pipe(
+          Effect.provide(Layer.mergeAll(Layer.succeed(BackupStore, broken), Layer.succeed(Confirm, flagOnly), Limits.layer())),
+          Effect.provideService(AuditLog, log.service),
+          Effect.exit
+        )
+        return { exit, records: log.records().map((rec) => `${rec.phase}${rec.outcome !== undefined ? `:${rec.outcome}` : ""}`), newest: yield* store.newest(io.target.descriptor) }
+      })
+      const r = yield* failing
+      expect(r.exit._tag).toBe("Failure")
+      expect(writes).toEqual([])
+      expect(Option.isNone(r.newest)).toBe(true)
+      expect(r.records).toEqual(["intent", "outcome:failed"])
+    }))
+
+  it.live("the intent record is not waited for before the backup starts (each waits for the other here)", () =>
+    Effect.gen(function* () {
+      const { io, writes } = fakeTarget("a = 1\n")
+      const log = yield* AuditLogJsonl.makeMemory()
+      const store = yield* BackupStoreFs.makeMemory()
+      const backupStarted = yield* Deferred.make<void>()
+      const audit: AuditLog.Service = {
+        ...log.service,
+        append: (entry) => entry.phase === "intent" ? Effect.zipRight(Deferred.await(backupStarted), log.service.append(entry)) : log.service.append(entry)
+      }
+      const waiting: BackupStore.Service = { ...store, store: (request) => Effect.zipRight(Deferred.succeed(backupStarted, undefined), store.store(request)) }
+      const exit = yield* WritePipeline.run("pct_write_file", io, utf8("a = 2\n"), { dryRun: false, confirm: false }).pipe(
+        Effect.provide(Layer.mergeAll(Layer.succeed(BackupStore, waiting), Layer.succeed(Confirm, flagOnly), Limits.layer())),
+        Effect.provideService(AuditLog, audit),
+        Effect.timeout("5 seconds"),
+        Effect.exit
+      )
+      expect(exit._tag).toBe("Success")
+      expect(writes).toEqual(["a = 2\n"])
+    }))
+})
