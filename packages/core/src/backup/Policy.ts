@@ -6,7 +6,7 @@ import * as Option from "effect/Option"
 import type { BackupKind } from "./Record.js"
 import { gzip, isBinaryPair, sha256 } from "./Hash.js"
 import * as Rdiff from "./Rdiff.js"
-import type * as LineHashes from "../diff/LineHashes.js"
+import * as LineHashes from "../diff/LineHashes.js"
 
 /** What to do with a previous file over `largeFileBytes`. */
 export type LargeFilePolicy = "full" | "metadata-only"
@@ -103,7 +103,7 @@ export const selectBackupKind = (input: BackupInput): BackupDecision => {
   // a delta inserting more than half of the previous lines cannot be at most half its compressed size
   const delta = Rdiff.make(next, previous, {
     maxInsertedFraction: 0.5,
-    ...(input.lineHashes !== undefined ? { lineHashes: { before: input.lineHashes.after, after: input.lineHashes.before } } : {})
+    ...(input.lineHashes !== undefined ? { lineHashes: LineHashes.swap(input.lineHashes) } : {})
   })
   if (Option.isSome(delta)) {
     const bytes = Rdiff.encode(delta.value)

@@ -15,7 +15,7 @@ export interface LineTable {
 /** Lines of a byte buffer: `\n` bytes, plus one for an unterminated last line. */
 export const countLines = (bytes: Uint8Array): number => {
   let n = 0
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a) n++
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) n++
   return bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a ? n + 1 : n
 }
 
@@ -26,12 +26,10 @@ export const lineTable = (bytes: Uint8Array): LineTable => {
   const ends = new Int32Array(n)
   let line = 0
   let start = 0
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === 0x0a) {
-      starts[line] = start
-      ends[line++] = i
-      start = i + 1
-    }
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, start)) {
+    starts[line] = start
+    ends[line++] = i
+    start = i + 1
   }
   if (line < n) {
     starts[line] = start
@@ -79,19 +77,128 @@ export const symmetricDifference = (a: Float64Array, b: Float64Array): number =>
   return unmatched + (b.length - (a.length - unmatched))
 }
 
-/** The sorted line hashes of a before/after pair, each computed on first use and then kept. */
+/** Line `i` of one table equals line `j` of another, its terminator (or lack of one) included. */
+export const sameLine = (a: LineTable, i: number, b: LineTable, j: number): boolean => {
+  const length = a.ends[i]! - a.starts[i]!
+  if (length !== b.ends[j]! - b.starts[j]!) return false
+  if ((a.ends[i]! < a.bytes.length) !== (b.ends[j]! < b.bytes.length)) return false
+  for (let k = 0; k < length; k++) if (a.bytes[a.starts[i]! + k] !== b.bytes[b.starts[j]! + k]) return false
+  return true
+}
+
+/** How many lines two buffers share at their start and, not overlapping those, at their end. */
+export interface Ends {
+  readonly prefix: number
+  readonly suffix: number
+}
+
+/** The common first and last lines of two tables (the suffix never reaches into the prefix). */
+export const commonEnds = (a: LineTable, b: LineTable): Ends => {
+  const na = a.starts.length
+  const nb = b.starts.length
+  let prefix = 0
+  while (prefix < na && prefix < nb && sameLine(a, prefix, b, prefix)) prefix++
+  let suffix = 0
+  while (suffix < na - prefix && suffix < nb - prefix && sameLine(a, na - 1 - suffix, b, nb - 1 - suffix)) suffix++
+  return { prefix, suffix }
+}
+
+/** One buffer's lines: its table, its line hashes in line order and those sorted, each made on first use. */
+export interface Side {
+  readonly table: () => LineTable
+  readonly sorted: () => Float64Array
+  /** The sorted hashes of lines `[from, to)`: taken from the line-order hashes once they exist, else hashed. */
+  readonly sortedRange: (from: number, to: number) => Float64Array
+  /** True when no line in `[from, to)` has its hash in the sorted list (so none equals a line it stands for). */
+  readonly noneIn: (sortedOther: Float64Array, from: number, to: number) => boolean
+}
+
+/** Binary search in a sorted list. */
+const contains = (sorted: Float64Array, h: number): boolean => {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid]! < h) lo = mid + 1
+    else hi = mid
+  }
+  return lo < sorted.length && sorted[lo] === h
+}
+
+const lazy = <A>(f: () => A): (() => A) => {
+  let value: A | undefined
+  let done = false
+  return () => {
+    if (!done) {
+      value = f()
+      done = true
+    }
+    return value as A
+  }
+}
+
+/** The side of a buffer. */
+export const side = (bytes: Uint8Array): Side => {
+  const table = lazy(() => lineTable(bytes))
+  let inOrder: Float64Array | undefined
+  const hashes = () => {
+    if (inOrder === undefined) {
+      const t = table()
+      inOrder = new Float64Array(t.starts.length)
+      for (let i = 0; i < inOrder.length; i++) inOrder[i] = lineHash(t, i)
+    }
+    return inOrder
+  }
+  const sorted = lazy(() => hashes().slice().sort())
+  return {
+    table,
+    sorted,
+    sortedRange: (from, to) =>
+      from === 0 && to === table().starts.length
+        ? sorted()
+        : inOrder !== undefined
+          ? inOrder.slice(from, to).sort()
+          : sortedHashes(table(), from, to),
+    noneIn: (sortedOther, from, to) => {
+      const own = hashes()
+      for (let i = from; i < to; i++) if (contains(sortedOther, own[i]!)) return false
+      return true
+    }
+  }
+}
+
+/**
+ * Both sides of a before/after pair and their common first and last lines, each computed on first use
+ * and then kept (share it between the checks of one write so each side is split and hashed once).
+ */
 export interface Pair {
+  /** The sorted line hashes of the before side. */
   readonly before: () => Float64Array
+  /** The sorted line hashes of the after side. */
   readonly after: () => Float64Array
+  readonly beforeSide: Side
+  readonly afterSide: Side
+  readonly ends: () => Ends
 }
 
-const memo = (f: () => Float64Array): (() => Float64Array) => {
-  let value: Float64Array | undefined
-  return () => (value ??= f())
+/** A lazy pair for two buffers. */
+export const pair = (before: Uint8Array, after: Uint8Array): Pair => {
+  const beforeSide = side(before)
+  const afterSide = side(after)
+  return {
+    before: beforeSide.sorted,
+    after: afterSide.sorted,
+    beforeSide,
+    afterSide,
+    ends: lazy(() => commonEnds(beforeSide.table(), afterSide.table()))
+  }
 }
 
-/** A lazy pair for two buffers (share it between the checks of one write so each side is hashed once). */
-export const pair = (before: Uint8Array, after: Uint8Array): Pair => ({
-  before: memo(() => ofBytes(before)),
-  after: memo(() => ofBytes(after))
+/** The same pair seen the other way round (after becomes before). */
+export const swap = (p: Pair): Pair => ({
+  before: p.after,
+  after: p.before,
+  beforeSide: p.afterSide,
+  afterSide: p.beforeSide,
+  ends: p.ends
 })

@@ -2,9 +2,11 @@
  * Unified diffs for writes, reverts and `diff_config` (backups-audit.md §4): Myers (the `diff` package),
  * `@@ -a,b +c,d @@` hunks with `contextLines` of context (0 allowed), `\ No newline at end of file`,
  * binary detection, omission above 20000 lines on a side or an edit distance above 5000, and a cut at
- * `maxLines` ending in `… N more diff lines`. Pure.
+ * `maxLines` ending in `… N more diff lines`. A change that is one block between common first and last
+ * lines, with no line of either middle on the other side, gets Myers' patch built directly. Pure.
  */
 import { structuredPatch } from "diff"
+import { isUtf8 } from "node:buffer"
 import { equalBytes, hasNul } from "../backup/Hash.js"
 import * as LineHashes from "./LineHashes.js"
 
@@ -94,14 +96,23 @@ export const make = (before: Uint8Array | null, after: Uint8Array | null, option
   // identical or too long on a side: answered from the bytes, before two decoded copies exist
   if (equalBytes(a, b)) return IDENTICAL
   const maxSideLines = options.maxSideLines ?? 20000
-  if (countByteLines(a) > maxSideLines || countByteLines(b) > maxSideLines) return OMITTED
-  // the edit-distance bound on line hashes, before two decoded copies and their line strings exist
   const hashes = options.lineHashes ?? LineHashes.pair(a, b)
+  if (hashes.beforeSide.table().starts.length > maxSideLines || hashes.afterSide.table().starts.length > maxSideLines) return OMITTED
+  // the edit-distance bound on line hashes, before two decoded copies and their line strings exist
   const distance = LineHashes.symmetricDifference(hashes.before(), hashes.after())
   if (distance > (options.maxEditLength ?? 5000)) return OMITTED
+  const single = singleBlock(a, b, hashes, distance)
+  if (single !== null) return single.edits > (options.maxEditLength ?? 5000) ? OMITTED : single.patch(options)
   const [oldText, newText] = decodePair(a, b)
-  // equal lines always share a hash, so a distance of every line on both sides means none is common
-  return distance === hashes.before().length + hashes.after().length ? disjoint(oldText, newText, options) : diffTexts(oldText, newText, options)
+  return diffTexts(oldText, newText, options)
+}
+
+/** Lines of a text for the edit bound: none for "", and a final newline starts no further (empty) line. */
+const textLines = (text: string): Array<string> => {
+  if (text === "") return []
+  const parts = text.split("\n")
+  if (parts[parts.length - 1] === "") parts.pop()
+  return parts
 }
 
 /** Diffs two texts (see `make`). */
@@ -109,7 +120,7 @@ export const makeText = (oldText: string, newText: string, options: Options = {}
   const maxSideLines = options.maxSideLines ?? 20000
   if (oldText === newText) return IDENTICAL
   if (countLines(oldText) > maxSideLines || countLines(newText) > maxSideLines) return OMITTED
-  if (lineEditLowerBound(oldText.split("\n"), newText.split("\n")) > (options.maxEditLength ?? 5000)) return OMITTED
+  if (lineEditLowerBound(textLines(oldText), textLines(newText)) > (options.maxEditLength ?? 5000)) return OMITTED
   return diffTexts(oldText, newText, options)
 }
 
@@ -131,26 +142,71 @@ interface Hunk {
   readonly lines: ReadonlyArray<string>
 }
 
-/** Hunk lines of one side: every line prefixed, and jsdiff's marker after an unterminated last line. */
-const sideLines = (text: string, prefix: "-" | "+"): Array<string> => {
-  if (text === "") return []
-  const parts = text.split("\n")
-  const terminated = parts[parts.length - 1] === ""
-  if (terminated) parts.pop()
-  const out = parts.map((l) => prefix + l)
-  if (!terminated) out.push("\\ No newline at end of file")
-  return out
-}
+const NO_NEWLINE = "\\ No newline at end of file"
 
 /**
- * The patch of two texts without a line in common: one hunk removing every old line, then adding every
- * new one, exactly as Myers (jsdiff) gives it, without its O((N+M)·D) search.
+ * Myers' own patch, built without its O((N+M)·D) search, when the change is one block: `before` is
+ * `P X S` and `after` is `P Y S` (P and S the common first and last lines), and no line of X occurs
+ * anywhere in `after` nor one of Y in `before`. Every common subsequence then pairs lines of P and S
+ * only, so the longest is P and S matched in place, and the patch is one hunk: P's last context
+ * lines, X removed, Y added, S's first context lines. Only the lines kept under `maxLines` are decoded.
+ * Null when the change is not such a block (line hashes prove absence: a shared hash falls back to Myers).
  */
-const disjoint = (oldText: string, newText: string, options: Options): DiffResult => {
-  const removed = sideLines(oldText, "-")
-  const added = sideLines(newText, "+")
-  const count = (ls: ReadonlyArray<string>) => ls.filter((l) => !l.startsWith("\\")).length
-  return format([{ oldStart: 1, oldLines: count(removed), newStart: 1, newLines: count(added), lines: [...removed, ...added] }], options)
+const singleBlock = (
+  a: Uint8Array,
+  b: Uint8Array,
+  hashes: LineHashes.Pair,
+  distance: number
+): { readonly edits: number; readonly patch: (options: Options) => DiffResult } | null => {
+  const ta = hashes.beforeSide.table()
+  const tb = hashes.afterSide.table()
+  const na = ta.starts.length
+  const nb = tb.starts.length
+  let p = 0
+  let s = 0
+  // equal lines always share a hash, so a distance of every line on both sides means none is common
+  if (distance !== na + nb) {
+    ;({ prefix: p, suffix: s } = hashes.ends())
+    if (!hashes.beforeSide.noneIn(hashes.after(), p, na - s) || !hashes.afterSide.noneIn(hashes.before(), p, nb - s)) return null
+  }
+  const patch = (options: Options): DiffResult => {
+    const utf8 = isUtf8(a) && isUtf8(b)
+    const text = (t: LineHashes.LineTable, i: number) =>
+      Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength).toString(utf8 ? "utf8" : "latin1", t.starts[i], t.ends[i])
+    const unterminated = (t: LineHashes.LineTable, i: number) => i === t.starts.length - 1 && t.ends[i]! === t.bytes.length
+    const context = Math.max(0, Math.floor(options.contextLines ?? 3))
+    const before = Math.min(context, p)
+    const after = Math.min(context, s)
+    // the hunk's lines as [table, line, prefix] in order; a marker follows each unterminated last line
+    const parts: Array<readonly [LineHashes.LineTable, number, number, " " | "-" | "+"]> = [
+      [ta, p - before, p, " "],
+      [ta, p, na - s, "-"],
+      [tb, p, nb - s, "+"],
+      [ta, na - s, na - s + after, " "]
+    ]
+    let total = 0
+    for (const [t, from, to] of parts) total += to - from + (to > from && unterminated(t, to - 1) ? 1 : 0)
+    const oldLines = before + (na - s - p) + after
+    const newLines = before + (nb - s - p) + after
+    const start = p - before + 1
+    const maxLines = Math.max(1, Math.floor(options.maxLines ?? 200))
+    const header = [
+      `--- ${options.oldLabel ?? "before"}`,
+      `+++ ${options.newLabel ?? "after"}`,
+      `@@ -${oldLines === 0 ? start - 1 : start},${oldLines} +${newLines === 0 ? start - 1 : start},${newLines} @@`
+    ]
+    const all = header.length + total
+    const kept = header.slice(0, maxLines)
+    for (const [t, from, to, prefix] of parts) {
+      for (let i = from; i < to && kept.length < maxLines; i++) {
+        kept.push(prefix + text(t, i))
+        if (unterminated(t, i) && kept.length < maxLines) kept.push(NO_NEWLINE)
+      }
+    }
+    if (all > maxLines) kept.push(`… ${all - maxLines} more diff lines`)
+    return { diff: `${kept.join("\n")}\n`, diffTruncated: all > maxLines, binary: false, addedLines: nb - s - p, removedLines: na - s - p }
+  }
+  return { edits: na - s - p + (nb - s - p), patch }
 }
 
 const format = (hunks: ReadonlyArray<Hunk>, options: Options): DiffResult => {

@@ -39,13 +39,6 @@ export const splitLines = (bytes: Uint8Array): Array<string> => {
   return lines
 }
 
-const sameLine = (a: LineHashes.LineTable, i: number, b: LineHashes.LineTable, j: number): boolean => {
-  const len = a.ends[i]! - a.starts[i]!
-  if (len !== b.ends[j]! - b.starts[j]!) return false
-  for (let k = 0, x = a.starts[i]!, y = b.starts[j]!; k < len; k++) if (a.bytes[x + k] !== b.bytes[y + k]) return false
-  return true
-}
-
 /** The lines `[from, to)` of a table as latin1 strings (byte-exact). */
 const linesOf = (t: LineHashes.LineTable, from: number, to: number): Array<string> =>
   Array.from({ length: Math.max(0, to - from) }, (_, k) => decoder.decode(t.bytes.subarray(t.starts[from + k]!, t.ends[from + k]!)))
@@ -56,24 +49,17 @@ const linesOf = (t: LineHashes.LineTable, from: number, to: number): Array<strin
  * over line hashes, so a multi-MiB rewrite costs two small typed arrays instead of a string per line.
  */
 export const changedLines = (beforeBytes: Uint8Array, afterBytes: Uint8Array, lineHashes?: LineHashes.Pair): number => {
-  const b = LineHashes.lineTable(beforeBytes)
-  const a = LineHashes.lineTable(afterBytes)
-  let start = 0
-  while (start < b.starts.length && start < a.starts.length && sameLine(b, start, a, start)) start++
-  let endB = b.starts.length
-  let endA = a.starts.length
-  while (endB > start && endA > start && sameLine(b, endB - 1, a, endA - 1)) {
-    endB--
-    endA--
-  }
+  const hashes = lineHashes ?? LineHashes.pair(beforeBytes, afterBytes)
+  const b = hashes.beforeSide.table()
+  const a = hashes.afterSide.table()
+  const { prefix, suffix } = hashes.ends()
+  const start = prefix
+  const endB = b.starts.length - suffix
+  const endA = a.starts.length - suffix
   if (endB === start) return 0
-  // The middles' previous lines the new side lacks, as multisets of line hashes; the caller's whole-file
-  // hashes are exactly the middles' when no prefix or suffix is common (a rewrite), and hashing a whole
-  // multi-MiB file for a small middle is not done.
-  const whole = start === 0 && endB === b.starts.length && endA === a.starts.length
-  const lacking = lineHashes !== undefined && whole
-    ? LineHashes.missingFrom(lineHashes.after(), lineHashes.before())
-    : LineHashes.missingFrom(LineHashes.sortedHashes(a, start, endA), LineHashes.sortedHashes(b, start, endB))
+  // The middles' previous lines the new side lacks, as multisets of line hashes (taken from the whole
+  // sides' hashes when a caller already made them; a small middle of a large file hashes only itself).
+  const lacking = LineHashes.missingFrom(hashes.afterSide.sortedRange(start, endA), hashes.beforeSide.sortedRange(start, endB))
   // Above the LCS bound the order-insensitive count is the answer; below it, when no previous line has an
   // equal line on the new side the LCS is empty and the count is exact too.
   if (endB - start > DIFF_LINE_LIMIT || endA - start > DIFF_LINE_LIMIT || lacking === endB - start) return lacking
@@ -99,7 +85,7 @@ export const largeChange = (input: {
   }
   if (before.length > limit || after.length > limit) reasons.push("size")
   if (before.length >= SHRINK_MIN_BYTES && after.length < before.length * 0.5) reasons.push("shrink")
-  const beforeLines = countByteLines(before)
+  const beforeLines = input.lineHashes !== undefined ? input.lineHashes.beforeSide.table().starts.length : countByteLines(before)
   if (beforeLines >= CHURN_MIN_LINES) {
     const changed = changedLines(before, after, input.lineHashes)
     if (changed * 2 >= beforeLines) reasons.push("churn")

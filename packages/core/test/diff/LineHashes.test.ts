@@ -89,7 +89,7 @@ describe("LineHashes", () => {
     const a = enc("line 1\nline 2\nline 3\n")
     const b = enc("line 1\nline 2 changed\nline 3\n")
     // hashes claiming 6000 differing lines: both give up without looking at the real lines
-    const far: LineHashes.Pair = { before: () => Float64Array.from({ length: 6000 }, (_, i) => i), after: () => new Float64Array(0) }
+    const far: LineHashes.Pair = { ...LineHashes.pair(a, b), before: () => Float64Array.from({ length: 6000 }, (_, i) => i), after: () => new Float64Array(0) }
     expect(UnifiedDiff.make(a, b, { lineHashes: far })).toMatchObject({ diff: null, diffOmitted: UnifiedDiff.TOO_LARGE })
     expect(Option.isNone(Rdiff.make(b, a, { maxEditLength: 5000, lineHashes: far }))).toBe(true)
     // and without them each computes its own
@@ -115,17 +115,35 @@ describe("LineHashes", () => {
     )
   })
 
-  it("a rewrite (nothing common at either end) counts churn from the shared whole-file hashes (property)", () => {
+  it("a side's line ranges equal hashing the range, before and after its whole-side hashes exist (property)", () => {
+    const text = fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 80 }).map((ns) => ns.map((n) => `k${n}`).join("\n") + "\n")
+    fc.assert(
+      fc.property(text, fc.nat(), fc.nat(), (t, x, y) => {
+        const bytes = enc(t)
+        const side = LineHashes.side(bytes)
+        const n = side.table().starts.length
+        const [from, to] = [Math.min(x % (n + 1), y % (n + 1)), Math.max(x % (n + 1), y % (n + 1))]
+        const expected = Array.from(LineHashes.sortedHashes(LineHashes.lineTable(bytes), from, to))
+        expect(Array.from(side.sortedRange(from, to))).toEqual(expected)
+        expect(Array.from(side.sorted())).toEqual(Array.from(LineHashes.ofBytes(bytes)))
+        expect(Array.from(side.sortedRange(from, to))).toEqual(expected)
+        expect(side.table()).toBe(side.table())
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("a rewrite (nothing common at either end) counts churn from the shared pair like from its own (property)", () => {
     const big = fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 20, maxLength: 700 }).map((ns) => ns.map((n) => `k${n}`).join("\n") + "\n")
     fc.assert(
       fc.property(big, big, (a, b) => {
         const before = enc(`first\n${a}last\n`)
         const after = enc(`other\n${b}end\n`)
-        let used = 0
         const shared = LineHashes.pair(before, after)
-        const counted: LineHashes.Pair = { before: () => (used++, shared.before()), after: () => (used++, shared.after()) }
-        expect(changedLines(before, after, counted)).toBe(changedLines(before, after))
-        expect(used).toBeGreaterThan(0)
+        shared.before()
+        shared.after()
+        expect(changedLines(before, after, shared)).toBe(changedLines(before, after))
+        expect(shared.ends()).toEqual({ prefix: 0, suffix: 0 })
       }),
       { numRuns: 60 }
     )

@@ -37,6 +37,10 @@ describe("UnifiedDiff limits", () => {
   it("an edit distance equal to maxEditLength is diffed", () => {
     expect(UnifiedDiff.makeText("a\n", "b\n", { maxEditLength: 2 }).diff).toBe("--- before\n+++ after\n@@ -1,1 +1,1 @@\n-a\n+b\n")
     expect(UnifiedDiff.makeText("a\n", "b\n", { maxEditLength: 1 })).toEqual(omitted)
+    // an empty side has no line: creating two lines is two edits, not three
+    expect(UnifiedDiff.makeText("", "a\na", { maxEditLength: 2 })).toMatchObject({ addedLines: 2, removedLines: 0 })
+    expect(UnifiedDiff.makeText("a\na\n", "", { maxEditLength: 2 })).toMatchObject({ addedLines: 0, removedLines: 2 })
+    expect(UnifiedDiff.makeText("", "a\na", { maxEditLength: 1 })).toEqual(omitted)
   })
 
   it("a reordering passes the linear lower bound but is omitted when Myers needs more edits than allowed", () => {
