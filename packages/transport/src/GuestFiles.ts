@@ -49,6 +49,15 @@ export const PCT_READ_STATE_SCRIPT = [
   'case "$s" in "regular file|"*|"regular empty file|"*) n=${s#*|}; n=${n%%|*}; if [ "$n" -le "$2" ]; then exec cat -- "$r"; fi;; esac'
 ].join("\n")
 
+/**
+ * Renames the pushed sibling `$1` over `$2`, then prints `$2`'s sha256 (one `pct exec` for both).
+ * Exit 97: the rename failed and the target is untouched; any other failure comes from the hash.
+ */
+export const PCT_INSTALL_SCRIPT = 'mv -f -- "$1" "$2" || exit 97\nexec sha256sum -- "$2"'
+
+/** The install script's exit code for a failed rename. */
+const RENAME_FAILED = 97
+
 /** File transfers get 120 s. */
 const TRANSFER_MS = 120_000
 
@@ -195,28 +204,38 @@ export const make = (options: { readonly node: string }) =>
       if (name === "") return yield* new InvalidInput({ reason: `${path} names a directory, not a file.`, key: "path" })
       const guestTmp = `${dir === "/" ? "" : dir}/.${name}.mcp-${randomBytes(6).toString("hex")}`
       const removeGuestTmp = Effect.ignore(shell.exec(["pct", "exec", v, "--", "rm", "-f", "--", guestTmp]))
-      // node temp file -> hidden sibling in the guest -> rename over the target
-      const install = (tmp: string) =>
+      // node temp file -> hidden sibling in the guest -> rename over the target and hash it back; the node
+      // temp file is removed beside the rename, as nothing needs it once pushed
+      const install = (upload: PctStaged) =>
         Effect.gen(function*() {
           const push = yield* shell.exec(
-            ["pct", "push", v, tmp, guestTmp, "--perms", mode, "--user", uid, "--group", gid],
+            ["pct", "push", v, upload.nodePath, guestTmp, "--perms", mode, "--user", uid, "--group", gid],
             { timeoutMs: TRANSFER_MS }
           )
           if (push.exitCode !== 0 || fileMissing(push.stderr)) {
             if (fileMissing(push.stderr)) return yield* new ParentDirectoryMissing({ path })
             return yield* pctFailure(vmid, `pct push ${v}`, push)
           }
-          const mv = yield* shell.exec(["pct", "exec", v, "--", "mv", "-f", "--", guestTmp, p])
-          if (mv.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- mv`, mv)
+          const [, done] = yield* Effect.all(
+            [upload.release, shell.exec(["pct", "exec", v, "--", "sh", "-c", PCT_INSTALL_SCRIPT, "sh", guestTmp, p])],
+            { concurrency: 2 }
+          )
+          if (done.exitCode === RENAME_FAILED || notRunning(vmid, done.stderr)) {
+            return yield* pctFailure(vmid, `pct exec ${v} -- mv`, done)
+          }
+          return done
         })
       const staged = opts.staged !== undefined && opts.staged.content === content ? Effect.succeed(opts.staged) : pctStage(content)
-      yield* Effect.scoped(Effect.flatMap(staged, (upload) => Effect.ensuring(install(upload.nodePath), upload.release))).pipe(
+      const done = yield* Effect.scoped(Effect.flatMap(staged, (upload) => Effect.ensuring(install(upload), upload.release))).pipe(
         Effect.onError(() => removeGuestTmp)
       )
-      const sum = yield* shell.exec(["pct", "exec", v, "--", "sha256sum", "--", p])
-      if (sum.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- sha256sum`, sum)
-      const actual = sum.stdout.split(/\s+/)[0] ?? ""
       const expected = sha256(content)
+      // the rename happened: a hash that cannot be read is a write that cannot be verified, not a failed one
+      if (done.exitCode !== 0) {
+        const detail = firstLine(done.stderr) || `exit ${done.exitCode}`
+        return yield* new WriteVerificationFailed({ path, expected, actual: `unreadable (sha256sum: ${detail})` })
+      }
+      const actual = done.stdout.split(/\s+/)[0] ?? ""
       if (actual !== expected) return yield* new WriteVerificationFailed({ path, expected, actual })
       return { sha256: actual }
     })

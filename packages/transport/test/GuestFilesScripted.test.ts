@@ -82,12 +82,11 @@ const is = (...prefix: Array<string | RegExp>) => (argv: ReadonlyArray<string>) 
   argv.length >= prefix.length && prefix.every((p, i) => (typeof p === "string" ? argv[i] === p : p.test(argv[i]!)))
 
 describe("pctWrite", () => {
-  it.effect("push to a hidden sibling with mode and owner, mv -f, then sha256sum", () => {
+  it.effect("push to a hidden sibling with mode and owner, then mv -f and sha256sum in one pct exec", () => {
     const content = Buffer.from("new\n")
     const s = scripted([
       { match: is("pct", "push", "100", "/tmp/mcp.T1", /^\/etc\/\.hosts\.mcp-[0-9a-f]{12}$/, "--perms", "0640", "--user", "33", "--group", "33"), reply: () => ok() },
-      { match: is("pct", "exec", "100", "--", "mv", "-f", "--", /^\/etc\/\.hosts\.mcp-/, "/etc/hosts"), reply: () => ok() },
-      { match: is("pct", "exec", "100", "--", "sha256sum", "--", "/etc/hosts"), reply: () => ok({ stdout: `${sha(content)}  /etc/hosts\n` }) }
+      { match: is("pct", "exec", "100", "--", "sh", "-c", GuestFilesLive.PCT_INSTALL_SCRIPT, "sh", /^\/etc\/\.hosts\.mcp-[0-9a-f]{12}$/, "/etc/hosts"), reply: () => ok({ stdout: `${sha(content)}  /etc/hosts\n` }) }
     ])
     return Effect.gen(function*() {
       const r = yield* (yield* GuestFiles).pctWrite(100, "/etc/hosts", content, { mode: "640", uid: 33, gid: 33 })
@@ -95,7 +94,8 @@ describe("pctWrite", () => {
       expect(s.queue).toStrictEqual([])
       expect(s.log[0]).toBe("mktemp /tmp/mcp.T1")
       expect(s.log[1]).toBe("sftp-write /tmp/mcp.T1 4")
-      expect(s.log.at(-2)).toBe("rm /tmp/mcp.T1")
+      expect(s.log).toContain("rm /tmp/mcp.T1")
+      expect(GuestFilesLive.PCT_INSTALL_SCRIPT).toBe('mv -f -- "$1" "$2" || exit 97\nexec sha256sum -- "$2"')
     }).pipe(Effect.provide(s.layer))
   })
 
@@ -103,8 +103,7 @@ describe("pctWrite", () => {
     const content = Buffer.from("staged\n")
     const s = scripted([
       { match: is("pct", "push", "100", "/tmp/mcp.T1", /^\/etc\/\.hosts\.mcp-/), reply: () => ok() },
-      { match: is("pct", "exec", "100", "--", "mv", "-f", "--"), reply: () => ok() },
-      { match: is("pct", "exec", "100", "--", "sha256sum"), reply: () => ok({ stdout: `${sha(content)}  /etc/hosts\n` }) }
+      { match: is("pct", "exec", "100", "--", "sh", "-c", GuestFilesLive.PCT_INSTALL_SCRIPT, "sh"), reply: () => ok({ stdout: `${sha(content)}  /etc/hosts\n` }) }
     ])
     return Effect.gen(function*() {
       const files = yield* GuestFiles
@@ -112,12 +111,11 @@ describe("pctWrite", () => {
         const staged = yield* files.pctStage(content)
         expect(s.log).toStrictEqual(["mktemp /tmp/mcp.T1", "sftp-write /tmp/mcp.T1 7"])
         yield* files.pctWrite(100, "/etc/hosts", content, { mode: "644", uid: 0, gid: 0, staged })
-        // removed right after the mv, before the hash check; the scope's close does not remove it twice
+        // removed once pushed, beside the rename and hash; the scope's close does not remove it twice
         expect(s.log.slice(2)).toStrictEqual([
           expect.stringMatching(/^pct push 100 \/tmp\/mcp\.T1 /),
-          expect.stringMatching(/^pct exec 100 -- mv -f -- /),
           "rm /tmp/mcp.T1",
-          "pct exec 100 -- sha256sum -- /etc/hosts"
+          expect.stringMatching(/^pct exec 100 -- sh -c /)
         ])
       }))
       expect(s.log.filter((l) => l.startsWith("rm "))).toStrictEqual(["rm /tmp/mcp.T1"])
@@ -130,8 +128,7 @@ describe("pctWrite", () => {
     const content = Buffer.from("mine\n")
     const s = scripted([
       { match: is("pct", "push", "100", "/tmp/mcp.T2"), reply: () => ok() },
-      { match: is("pct", "exec", "100", "--", "mv", "-f", "--"), reply: () => ok() },
-      { match: is("pct", "exec", "100", "--", "sha256sum"), reply: () => ok({ stdout: `${sha(content)}  /etc/hosts\n` }) }
+      { match: is("pct", "exec", "100", "--", "sh", "-c", GuestFilesLive.PCT_INSTALL_SCRIPT, "sh"), reply: () => ok({ stdout: `${sha(content)}  /etc/hosts\n` }) }
     ])
     return Effect.gen(function*() {
       const files = yield* GuestFiles
@@ -162,10 +159,10 @@ describe("pctWrite", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("a failed mv removes the guest temp and the node temp", () => {
+  it.effect("a failed mv (exit 97 of the install script) removes the guest temp and the node temp", () => {
     const s = scripted([
       { match: is("pct", "push"), reply: () => ok() },
-      { match: is("pct", "exec", "100", "--", "mv"), reply: () => ok({ exitCode: 1, stderr: "mv: cannot move: Read-only file system\n" }) },
+      { match: is("pct", "exec", "100", "--", "sh", "-c", GuestFilesLive.PCT_INSTALL_SCRIPT, "sh"), reply: () => ok({ exitCode: 97, stderr: "mv: cannot move: Read-only file system\n" }) },
       { match: is("pct", "exec", "100", "--", "rm", "-f", "--", /^\/etc\/\.hosts\.mcp-/), reply: () => ok() }
     ])
     return Effect.gen(function*() {
@@ -181,12 +178,37 @@ describe("pctWrite", () => {
   it.effect("a hash mismatch after the write is WriteVerificationFailed", () => {
     const s = scripted([
       { match: is("pct", "push"), reply: () => ok() },
-      { match: is("pct", "exec", "100", "--", "mv"), reply: () => ok() },
-      { match: is("pct", "exec", "100", "--", "sha256sum"), reply: () => ok({ stdout: `${"0".repeat(64)}  /etc/hosts\n` }) }
+      { match: is("pct", "exec", "100", "--", "sh", "-c", GuestFilesLive.PCT_INSTALL_SCRIPT, "sh"), reply: () => ok({ stdout: `${"0".repeat(64)}  /etc/hosts\n` }) }
     ])
     return Effect.gen(function*() {
       const e = yield* Effect.flip((yield* GuestFiles).pctWrite(100, "/etc/hosts", Buffer.from("x"), { mode: "0644", uid: 0, gid: 0 }))
       expect(e).toMatchObject({ _tag: "WriteVerificationFailed", expected: sha("x"), actual: "0".repeat(64) })
+    }).pipe(Effect.provide(s.layer))
+  })
+
+  it.effect("a hash that cannot be read after the rename is WriteVerificationFailed (the write happened), not a failed write", () => {
+    const s = scripted([
+      { match: is("pct", "push"), reply: () => ok() },
+      { match: is("pct", "exec", "100", "--", "sh", "-c", GuestFilesLive.PCT_INSTALL_SCRIPT, "sh"), reply: () => ok({ exitCode: 1, stderr: "sha256sum: /etc/hosts: Permission denied\n" }) }
+    ])
+    return Effect.gen(function*() {
+      const e = yield* Effect.flip((yield* GuestFiles).pctWrite(100, "/etc/hosts", Buffer.from("x"), { mode: "0644", uid: 0, gid: 0 }))
+      expect(e).toMatchObject({ _tag: "WriteVerificationFailed", expected: sha("x"), actual: "unreadable (sha256sum: sha256sum: /etc/hosts: Permission denied)" })
+      // the sibling was renamed away: no guest rm follows
+      expect(s.queue).toStrictEqual([])
+      expect(s.log.some((l) => l.startsWith("pct exec 100 -- rm"))).toBe(false)
+    }).pipe(Effect.provide(s.layer))
+  })
+
+  it.effect("a container that stopped before the install is GuestNotRunning, the target untouched", () => {
+    const s = scripted([
+      { match: is("pct", "push"), reply: () => ok() },
+      { match: is("pct", "exec", "100", "--", "sh", "-c", GuestFilesLive.PCT_INSTALL_SCRIPT, "sh"), reply: () => ok({ exitCode: 255, stderr: "CT 100 not running\n" }) },
+      { match: is("pct", "exec", "100", "--", "rm", "-f", "--", /^\/etc\/\.hosts\.mcp-/), reply: () => ok() }
+    ])
+    return Effect.gen(function*() {
+      const e = yield* Effect.flip((yield* GuestFiles).pctWrite(100, "/etc/hosts", Buffer.from("x"), { mode: "0644", uid: 0, gid: 0 }))
+      expect(e).toMatchObject({ _tag: "GuestNotRunning" })
     }).pipe(Effect.provide(s.layer))
   })
 

@@ -107,8 +107,9 @@ export declare namespace GuestFiles {
      */
     readonly pctStage: (content: Uint8Array) => Effect.Effect<PctStaged, PctFilesError | FileNotFound, Scope.Scope>
     /**
-     * SFTP upload (unless `options.staged` holds this content), `pct push` to a hidden sibling, `mv -f`,
-     * `sha256sum`; fails `WriteVerificationFailed` on a hash mismatch.
+     * SFTP upload (unless `options.staged` holds this content), `pct push` to a hidden sibling, then one
+     * `pct exec` renaming it over the target (`mv -f`) and hashing it back (`sha256sum`); fails
+     * `WriteVerificationFailed` on a hash mismatch or a hash that cannot be read after the rename.
      */
     readonly pctWrite: (
       vmid: number,
