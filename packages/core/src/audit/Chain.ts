@@ -65,6 +65,28 @@ export const parseLog = (text: string): ParsedLog => {
   return { records, unparsable, tornTail, unterminated }
 }
 
+/**
+ * Parses a log's end only: its last record and what follows it, read backwards from the last line, so an
+ * append does not decode every record of the window it read. `records` holds that one record (or none);
+ * `unparsable`, `tornTail` and `unterminated` are what `parseLog` reports for the lines after it.
+ */
+export const parseTail = (text: string): ParsedLog => {
+  const unterminated = text.length > 0 && !text.endsWith("\n")
+  const lines = text.split("\n")
+  if (!unterminated) lines.pop()
+  const unparsable: Array<number> = []
+  let tornTail = false
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!
+    if (line.trim() === "") continue
+    const parsed = parseLine(line)
+    if (parsed) return { records: [{ line: i + 1, ...parsed }], unparsable: unparsable.reverse(), tornTail, unterminated }
+    unparsable.push(i + 1)
+    if (unterminated && i === lines.length - 1) tornTail = true
+  }
+  return { records: [], unparsable: unparsable.reverse(), tornTail, unterminated }
+}
+
 /** Where and why the chain first breaks. */
 export interface ChainBreak {
   readonly seq: number

@@ -70,7 +70,7 @@ export const acquireLock = async (lockPath: string, options: LockOptions): Promi
 /** The end of the log: the last record (if any), whether the file ends with `\n`, and torn-tail facts. */
 export interface Tail {
   readonly last: Chain.ParsedRecord | undefined
-  /** The parsed tail segment (records of the segment only). */
+  /** The end of the tail segment: its last record only, and the lines after it (`Chain.parseTail`). */
   readonly parsed: Chain.ParsedLog
   readonly size: number
 }
@@ -98,7 +98,7 @@ export const readTail = async (logPath: string): Promise<Tail> => {
         const nl = text.indexOf("\n")
         text = nl === -1 ? "" : text.slice(nl + 1)
       }
-      const parsed = Chain.parseLog(text)
+      const parsed = Chain.parseTail(text)
       const last = parsed.records.at(-1)
       if (last !== undefined || start === 0) {
         return { last, parsed, size }
