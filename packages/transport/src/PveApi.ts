@@ -203,7 +203,12 @@ const makeRequester = (r: Resolved, nodeRef: { node: string }) => {
     const schedule = retrySchedule(r.retries).pipe(Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.millis(Math.max(0, deadline - Date.now())))))
     return again.pipe(
       Effect.retry({ schedule, while: (e) => retryable(method, e) && !expired(e) && deadline > Date.now() }),
-      Effect.catchTag("NotSent", (e) => Effect.fail(e.error))
+      Effect.catchTag("NotSent", (e) => Effect.fail(e.error)),
+      // an attempt that ran out its own limit after the call's deadline (its timer fired late) ends the call
+      // on the overall deadline, and the error says so
+      Effect.mapError((e) =>
+        e._tag === "ApiTimeout" && e.timeoutMs !== overallMs && Date.now() >= deadline ? new ApiTimeout({ path: e.path, timeoutMs: overallMs }) : e
+      )
     )
   }
 

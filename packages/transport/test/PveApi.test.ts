@@ -292,6 +292,30 @@ describe("PveApi error mapping", () => {
       expect(Date.now() - started).toBeLessThan(1200)
     }))
 
+  it.live("an attempt whose own timeout fires after the overall deadline (a stalled event loop) ends the call on the deadline", () =>
+    Effect.gen(function* () {
+      // the second attempt starts 1125-1375 ms in with 1000 ms of its own, well before the 3000 ms deadline;
+      // the server then stalls the process for 2 s, so that attempt's timer fires after the deadline
+      let n = 0
+      reset((req) => {
+        if (!req.url.includes("/target")) return defaultHandler(req)
+        if (++n === 2) {
+          const until = Date.now() + 2000
+          while (Date.now() < until) {
+            // busy: the event loop is blocked, as on an overloaded machine
+          }
+        }
+        return "hang"
+      })
+      const e = yield* Effect.flip(
+        withApi(options({ timeoutMs: 1000, retries: 5 }), (api) => api.request("GET", "/nodes/pve/lxc/100/status/target", Anything))
+      )
+      expect(e._tag).toBe("ApiTimeout")
+      expect(e._tag === "ApiTimeout" && e.timeoutMs).toBe(3000)
+      expect(e.message).toContain("3000")
+      expect(attempts()).toBe(2)
+    }), 20_000)
+
   it.live("a connection dropped after the request → ApiUnreachable; POST is not retried", () =>
     Effect.gen(function* () {
       const e = yield* fail("destroy", "POST", { retries: 2 })
