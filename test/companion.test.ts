@@ -212,6 +212,21 @@ describe("container files", () => {
     expect(Buffer.from(back.content, "base64").equals(first)).toBe(true)
   })
 
+  it("a file that starts with a byte order mark reads as text with it, and writing that text back changes nothing", async () => {
+    const path = "/root/bom.conf"
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("key = value\n")])
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: bytes.toString("base64"), encoding: "base64" }))
+    const read = okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path }))
+    expect(read.content).toBe("\uFEFFkey = value\n")
+    expect(okOf<{ unchanged: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: read.content }))).toMatchObject({ unchanged: true })
+    // dropping the mark is a change the diff shows
+    const dry = okOf<{ diff: string; addedLines: number; removedLines: number }>(
+      await s.call("pct_write_file", { vmid: 100, path, content: "key = value\n", dryRun: true })
+    )
+    expect(dry).toMatchObject({ addedLines: 1, removedLines: 1 })
+    expect(dry.diff).toContain("-\uFEFFkey = value")
+  })
+
   it("a stopped container is refused and nothing is pushed", async () => {
     const before = sshArgv().length
     expect(errorOf(await s.call("pct_write_file", { vmid: 102, path: "/etc/hosts", content: "x" })).code).toBe("GuestNotRunning")

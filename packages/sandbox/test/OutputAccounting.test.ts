@@ -59,6 +59,15 @@ describe("output through the simulated shell's nesting (ADR 0096)", () => {
     }
   })
 
+  it("a leading UTF-8 byte order mark is output, not dropped, at the top level and through the nesting", async () => {
+    const { host, ct } = setup()
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("key = välue\n", "utf8")])
+    await ct.vfs.writeFile("/root/bom", bytes)
+    expect(Buffer.from((await ct.execBytes({ command: "cat /root/bom" })).stdout).equals(bytes)).toBe(true)
+    const out = await host.execBytes({ command: nested("/root/bom") })
+    expect(Buffer.from(out.stdout).equals(Buffer.concat([Buffer.from("/root/bom\0"), bytes]))).toBe(true)
+  })
+
   it("the patched byte count equals just-bash's own loop on any string, lone surrogates included", async () => {
     const entry = createRequire(import.meta.url).resolve("just-bash")
     const chunk = join(dirname(entry), "chunks", "chunk-GN6CQ3J4.js")

@@ -72,7 +72,8 @@ export const countByteLines = LineHashes.countLines
 const OMITTED: DiffResult = { diff: null, diffTruncated: false, diffOmitted: TOO_LARGE, binary: false, addedLines: 0, removedLines: 0 }
 const IDENTICAL: DiffResult = { diff: null, diffTruncated: false, binary: false, addedLines: 0, removedLines: 0 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+// ignoreBOM keeps a leading byte order mark in the text, so a BOM added or removed shows in the diff
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 /** UTF-8 when both sides are valid UTF-8, else latin1 for both (byte-exact, so no change is hidden). */
 const decodePair = (a: Uint8Array, b: Uint8Array): [string, string] => {
@@ -177,7 +178,7 @@ const singleBlock = (
     const context = Math.max(0, Math.floor(options.contextLines ?? 3))
     const before = Math.min(context, p)
     const after = Math.min(context, s)
-    // the hunk's lines as [table, line, prefix] in order; a marker follows each unterminated last line
+    // the hunk in order as [table, from, to, prefix] line ranges; a marker follows each unterminated last line
     const parts: Array<readonly [LineHashes.LineTable, number, number, " " | "-" | "+"]> = [
       [ta, p - before, p, " "],
       [ta, p, na - s, "-"],

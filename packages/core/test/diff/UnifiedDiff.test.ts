@@ -54,6 +54,16 @@ describe("UnifiedDiff", () => {
     expect(UnifiedDiff.make(t("caf\u00e9\n"), t("cafe\n")).diff).toContain("-caf\u00e9")
   })
 
+  it("never hides a byte order mark added or removed, whichever way the patch is built", () => {
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf])
+    const withBom = (s: string) => new Uint8Array([...bom, ...t(s)])
+    // Myers' path (the line `a` also occurs further down) and the single-block path
+    const myers = UnifiedDiff.make(withBom("a\nb\nc\na\n"), t("a\nb\nc\na\n"), { contextLines: 0 })
+    expect(myers).toMatchObject({ addedLines: 1, removedLines: 1 })
+    expect(myers.diff).toBe("--- before\n+++ after\n@@ -1,1 +1,1 @@\n-\uFEFFa\n+a\n")
+    expect(UnifiedDiff.make(t("k\n"), withBom("k\n")).diff).toContain("+\uFEFFk")
+  })
+
   it("identical content has no diff", () => {
     expect(UnifiedDiff.make(t("same\n"), t("same\n"))).toEqual({ diff: null, diffTruncated: false, binary: false, addedLines: 0, removedLines: 0 })
   })

@@ -80,7 +80,8 @@ export const render = (
       content = Buffer.from(bytes).toString("base64")
     } else {
       if (bytes.includes(0)) return yield* new BinaryContent({ path: at.resolvedPath })
-      content = new TextDecoder("utf-8").decode(bytes)
+      // ignoreBOM keeps a leading byte order mark, so writing the text back gives the same bytes
+      content = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes)
       if (input.redact) {
         const r = redactText(content, extraKeys)
         content = r.text
