@@ -103,7 +103,8 @@ export const make = (before: Uint8Array | null, after: Uint8Array | null, option
   const distance = LineHashes.symmetricDifference(hashes.before(), hashes.after())
   if (distance > (options.maxEditLength ?? 5000)) return OMITTED
   const single = singleBlock(a, b, hashes, distance)
-  if (single !== null) return single.edits > (options.maxEditLength ?? 5000) ? OMITTED : single.patch(options)
+  // a single block's edit distance is exactly the distance checked above (its middles share no line, so no hash)
+  if (single !== null) return single(options)
   const [oldText, newText] = decodePair(a, b)
   return diffTexts(oldText, newText, options)
 }
@@ -158,7 +159,7 @@ const singleBlock = (
   b: Uint8Array,
   hashes: LineHashes.Pair,
   distance: number
-): { readonly edits: number; readonly patch: (options: Options) => DiffResult } | null => {
+): ((options: Options) => DiffResult) | null => {
   const ta = hashes.beforeSide.table()
   const tb = hashes.afterSide.table()
   const na = ta.starts.length
@@ -174,7 +175,8 @@ const singleBlock = (
     const utf8 = isUtf8(a) && isUtf8(b)
     const text = (t: LineHashes.LineTable, i: number) =>
       Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength).toString(utf8 ? "utf8" : "latin1", t.starts[i], t.ends[i])
-    const unterminated = (t: LineHashes.LineTable, i: number) => i === t.starts.length - 1 && t.ends[i]! === t.bytes.length
+    // only an unterminated last line ends at the buffer's end
+    const unterminated = (t: LineHashes.LineTable, i: number) => t.ends[i]! === t.bytes.length
     const context = Math.max(0, Math.floor(options.contextLines ?? 3))
     const before = Math.min(context, p)
     const after = Math.min(context, s)
@@ -207,7 +209,7 @@ const singleBlock = (
     if (all > maxLines) kept.push(`… ${all - maxLines} more diff lines`)
     return { diff: `${kept.join("\n")}\n`, diffTruncated: all > maxLines, binary: false, addedLines: nb - s - p, removedLines: na - s - p }
   }
-  return { edits: na - s - p + (nb - s - p), patch }
+  return patch
 }
 
 const format = (hunks: ReadonlyArray<Hunk>, options: Options): DiffResult => {

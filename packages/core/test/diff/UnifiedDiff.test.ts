@@ -54,6 +54,15 @@ describe("UnifiedDiff", () => {
     expect(UnifiedDiff.make(t("caf\u00e9\n"), t("cafe\n")).diff).toContain("-caf\u00e9")
   })
 
+  it("never hides a change between invalid UTF-8 lines on Myers' path either (both sides read as latin1)", () => {
+    // `x` also occurs among the new lines, so this is not a single block: Myers aligns it
+    const before = new Uint8Array([99, 97, 102, 0xe9, 10, 120, 10])
+    const after = new Uint8Array([120, 10, 99, 97, 102, 0xe8, 10, 120, 10])
+    const r = UnifiedDiff.make(before, after, { contextLines: 0 })
+    expect(r).toMatchObject({ addedLines: 2, removedLines: 1 })
+    expect(r.diff).toBe("--- before\n+++ after\n@@ -1,1 +0,0 @@\n-caf\u00e9\n@@ -2,0 +2,2 @@\n+caf\u00e8\n+x\n")
+  })
+
   it("never hides a byte order mark added or removed, whichever way the patch is built", () => {
     const bom = new Uint8Array([0xef, 0xbb, 0xbf])
     const withBom = (s: string) => new Uint8Array([...bom, ...t(s)])

@@ -26,6 +26,9 @@ describe("UnifiedDiff limits", () => {
   it("the byte entry point applies the same side limit", () => {
     expect(UnifiedDiff.make(t(lines(10)), t(oneChanged(lines(10))), { maxSideLines: 10 })).toMatchObject({ addedLines: 1, removedLines: 1 })
     expect(UnifiedDiff.make(t(lines(11)), t(oneChanged(lines(11))), { maxSideLines: 10 })).toEqual(omitted)
+    // either side alone over the limit is enough
+    expect(UnifiedDiff.make(t(lines(10)), t(`${lines(10)}extra\n`), { maxSideLines: 10 })).toEqual(omitted)
+    expect(UnifiedDiff.make(t(`${lines(10)}extra\n`), t(lines(10)), { maxSideLines: 10 })).toEqual(omitted)
   })
 
   it("by default a one-line edit of a file over 20000 lines is omitted, at 20000 it is diffed", () => {
