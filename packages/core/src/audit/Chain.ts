@@ -45,11 +45,17 @@ export const parseLine = (text: string): { record: AuditRecord; raw: Record<stri
   return Either.isRight(decoded) ? { record: decoded.right, raw: raw as Record<string, unknown> } : undefined
 }
 
-/** Parses a whole log: records in file order, unparsable lines counted, a torn last line detected. */
-export const parseLog = (text: string): ParsedLog => {
+/** The lines of a log text, and whether it lacks its final newline (then the last line is unterminated). */
+const logLines = (text: string): { readonly lines: Array<string>; readonly unterminated: boolean } => {
   const unterminated = text.length > 0 && !text.endsWith("\n")
   const lines = text.split("\n")
   if (!unterminated) lines.pop()
+  return { lines, unterminated }
+}
+
+/** Parses a whole log: records in file order, unparsable lines counted, a torn last line detected. */
+export const parseLog = (text: string): ParsedLog => {
+  const { lines, unterminated } = logLines(text)
   const records: Array<ParsedRecord> = []
   const unparsable: Array<number> = []
   let tornTail = false
@@ -71,9 +77,7 @@ export const parseLog = (text: string): ParsedLog => {
  * `unparsable`, `tornTail` and `unterminated` are what `parseLog` reports for the lines after it.
  */
 export const parseTail = (text: string): ParsedLog => {
-  const unterminated = text.length > 0 && !text.endsWith("\n")
-  const lines = text.split("\n")
-  if (!unterminated) lines.pop()
+  const { lines, unterminated } = logLines(text)
   const unparsable: Array<number> = []
   let tornTail = false
   for (let i = lines.length - 1; i >= 0; i--) {

@@ -66,9 +66,6 @@ const countLines = (text: string) => {
   return text.endsWith("\n") ? n : n + 1
 }
 
-/** Lines of a byte buffer, counted without decoding: `\n` bytes, plus one for an unterminated last line. */
-export const countByteLines = LineHashes.countLines
-
 const OMITTED: DiffResult = { diff: null, diffTruncated: false, diffOmitted: TOO_LARGE, binary: false, addedLines: 0, removedLines: 0 }
 const IDENTICAL: DiffResult = { diff: null, diffTruncated: false, binary: false, addedLines: 0, removedLines: 0 }
 
@@ -102,9 +99,9 @@ export const make = (before: Uint8Array | null, after: Uint8Array | null, option
   // the edit-distance bound on line hashes, before two decoded copies and their line strings exist
   const distance = LineHashes.symmetricDifference(hashes.before(), hashes.after())
   if (distance > (options.maxEditLength ?? 5000)) return OMITTED
-  const single = singleBlock(a, b, hashes, distance)
   // a single block's edit distance is exactly the distance checked above (its middles share no line, so no hash)
-  if (single !== null) return single(options)
+  const single = singleBlock(a, b, hashes, distance, options)
+  if (single !== null) return single
   const [oldText, newText] = decodePair(a, b)
   return diffTexts(oldText, newText, options)
 }
@@ -158,8 +155,9 @@ const singleBlock = (
   a: Uint8Array,
   b: Uint8Array,
   hashes: LineHashes.Pair,
-  distance: number
-): ((options: Options) => DiffResult) | null => {
+  distance: number,
+  options: Options
+): DiffResult | null => {
   const ta = hashes.beforeSide.table()
   const tb = hashes.afterSide.table()
   const na = ta.starts.length
@@ -171,45 +169,42 @@ const singleBlock = (
     ;({ prefix: p, suffix: s } = hashes.ends())
     if (!hashes.beforeSide.noneIn(hashes.after(), p, na - s) || !hashes.afterSide.noneIn(hashes.before(), p, nb - s)) return null
   }
-  const patch = (options: Options): DiffResult => {
-    const utf8 = isUtf8(a) && isUtf8(b)
-    const text = (t: LineHashes.LineTable, i: number) =>
-      Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength).toString(utf8 ? "utf8" : "latin1", t.starts[i], t.ends[i])
-    // only an unterminated last line ends at the buffer's end
-    const unterminated = (t: LineHashes.LineTable, i: number) => t.ends[i]! === t.bytes.length
-    const context = Math.max(0, Math.floor(options.contextLines ?? 3))
-    const before = Math.min(context, p)
-    const after = Math.min(context, s)
-    // the hunk in order as [table, from, to, prefix] line ranges; a marker follows each unterminated last line
-    const parts: Array<readonly [LineHashes.LineTable, number, number, " " | "-" | "+"]> = [
-      [ta, p - before, p, " "],
-      [ta, p, na - s, "-"],
-      [tb, p, nb - s, "+"],
-      [ta, na - s, na - s + after, " "]
-    ]
-    let total = 0
-    for (const [t, from, to] of parts) total += to - from + (to > from && unterminated(t, to - 1) ? 1 : 0)
-    const oldLines = before + (na - s - p) + after
-    const newLines = before + (nb - s - p) + after
-    const start = p - before + 1
-    const maxLines = Math.max(1, Math.floor(options.maxLines ?? 200))
-    const header = [
-      `--- ${options.oldLabel ?? "before"}`,
-      `+++ ${options.newLabel ?? "after"}`,
-      `@@ -${oldLines === 0 ? start - 1 : start},${oldLines} +${newLines === 0 ? start - 1 : start},${newLines} @@`
-    ]
-    const all = header.length + total
-    const kept = header.slice(0, maxLines)
-    for (const [t, from, to, prefix] of parts) {
-      for (let i = from; i < to && kept.length < maxLines; i++) {
-        kept.push(prefix + text(t, i))
-        if (unterminated(t, i) && kept.length < maxLines) kept.push(NO_NEWLINE)
-      }
+  const utf8 = isUtf8(a) && isUtf8(b)
+  const text = (t: LineHashes.LineTable, i: number) =>
+    Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength).toString(utf8 ? "utf8" : "latin1", t.starts[i], t.ends[i])
+  // only an unterminated last line ends at the buffer's end
+  const unterminated = (t: LineHashes.LineTable, i: number) => t.ends[i]! === t.bytes.length
+  const context = Math.max(0, Math.floor(options.contextLines ?? 3))
+  const before = Math.min(context, p)
+  const after = Math.min(context, s)
+  // the hunk in order as [table, from, to, prefix] line ranges; a marker follows each unterminated last line
+  const parts: Array<readonly [LineHashes.LineTable, number, number, " " | "-" | "+"]> = [
+    [ta, p - before, p, " "],
+    [ta, p, na - s, "-"],
+    [tb, p, nb - s, "+"],
+    [ta, na - s, na - s + after, " "]
+  ]
+  let total = 0
+  for (const [t, from, to] of parts) total += to - from + (to > from && unterminated(t, to - 1) ? 1 : 0)
+  const oldLines = before + (na - s - p) + after
+  const newLines = before + (nb - s - p) + after
+  const start = p - before + 1
+  const maxLines = Math.max(1, Math.floor(options.maxLines ?? 200))
+  const header = [
+    `--- ${options.oldLabel ?? "before"}`,
+    `+++ ${options.newLabel ?? "after"}`,
+    `@@ -${oldLines === 0 ? start - 1 : start},${oldLines} +${newLines === 0 ? start - 1 : start},${newLines} @@`
+  ]
+  const all = header.length + total
+  const kept = header.slice(0, maxLines)
+  for (const [t, from, to, prefix] of parts) {
+    for (let i = from; i < to && kept.length < maxLines; i++) {
+      kept.push(prefix + text(t, i))
+      if (unterminated(t, i) && kept.length < maxLines) kept.push(NO_NEWLINE)
     }
-    if (all > maxLines) kept.push(`… ${all - maxLines} more diff lines`)
-    return { diff: `${kept.join("\n")}\n`, diffTruncated: all > maxLines, binary: false, addedLines: nb - s - p, removedLines: na - s - p }
   }
-  return patch
+  if (all > maxLines) kept.push(`… ${all - maxLines} more diff lines`)
+  return { diff: `${kept.join("\n")}\n`, diffTruncated: all > maxLines, binary: false, addedLines: nb - s - p, removedLines: na - s - p }
 }
 
 const format = (hunks: ReadonlyArray<Hunk>, options: Options): DiffResult => {

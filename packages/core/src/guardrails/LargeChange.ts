@@ -4,7 +4,6 @@
  */
 import { diffArrays } from "diff"
 import * as LineHashes from "../diff/LineHashes.js"
-import { countByteLines } from "../diff/UnifiedDiff.js"
 
 /** Why a write counts as large. */
 export type LargeChangeReason = "new-file" | "size" | "shrink" | "churn" | "emptied"
@@ -85,9 +84,10 @@ export const largeChange = (input: {
   }
   if (before.length > limit || after.length > limit) reasons.push("size")
   if (before.length >= SHRINK_MIN_BYTES && after.length < before.length * 0.5) reasons.push("shrink")
-  const beforeLines = input.lineHashes !== undefined ? input.lineHashes.beforeSide.table().starts.length : countByteLines(before)
+  const hashes = input.lineHashes ?? LineHashes.pair(before, after)
+  const beforeLines = hashes.beforeSide.table().starts.length
   if (beforeLines >= CHURN_MIN_LINES) {
-    const changed = changedLines(before, after, input.lineHashes)
+    const changed = changedLines(before, after, hashes)
     if (changed * 2 >= beforeLines) reasons.push("churn")
   }
   if (before.length > 0 && after.length === 0) reasons.push("emptied")

@@ -147,6 +147,10 @@ export const refuse = <E extends ToolError>(op: OpContext, error: E) =>
 /** Milliseconds since the operation started. */
 export const elapsed = (op: OpContext) => Effect.map(Clock.currentTimeMillis, (now) => now - op.startedAt)
 
+/** Appends the `unknown` outcome of an operation interrupted after its intent was recorded. */
+export const auditInterrupted = (op: OpContext) =>
+  Effect.flatMap(elapsed(op), (durationMs) => auditOutcome(op, { outcome: "unknown", durationMs, note: "interrupted" }))
+
 /**
  * Runs the node-touching part of an audited operation: on failure an outcome `failed` record is written
  * (or `unknown` when interrupted) and the error is passed on.
@@ -164,9 +168,7 @@ export const withOutcomeOnFailure = <A, R>(op: OpContext, effect: Effect.Effect<
         })
       )
     ),
-    Effect.onInterrupt(() =>
-      Effect.flatMap(elapsed(op), (durationMs) => auditOutcome(op, { outcome: "unknown", durationMs, note: "interrupted" }))
-    )
+    Effect.onInterrupt(() => auditInterrupted(op))
   )
 
 /** The common output fields of the power tools (tools.md §4). */

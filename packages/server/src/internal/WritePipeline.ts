@@ -218,13 +218,7 @@ export const run = (
         const [intent, backup] = yield* Effect.all(
           [Effect.either(Effect.tap(Guests.audit(opGated, "intent", {}), () => (intentWritten = true))), Effect.either(store.store(request))],
           { concurrency: 2 }
-        ).pipe(
-          Effect.onInterrupt(() =>
-            intentWritten
-              ? Effect.flatMap(Guests.elapsed(op), (durationMs) => Guests.auditOutcome(opGated, { outcome: "unknown", durationMs, note: "interrupted" }))
-              : Effect.void
-          )
-        )
+        ).pipe(Effect.onInterrupt(() => (intentWritten ? Guests.auditInterrupted(opGated) : Effect.void)))
         if (Either.isLeft(intent)) {
           if (Either.isRight(backup)) yield* Effect.ignore(store.remove(descriptor, backup.right.versionId))
           return yield* Effect.fail(intent.left)
