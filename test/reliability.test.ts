@@ -89,6 +89,8 @@ describe("SIGKILL during writes", () => {
     expect(completed.length).toBeGreaterThanOrEqual(20)
 
     const check = await connect(env, ["serve"], { dataDir })
+    // a check that fails because the server went away says what the server printed
+    const failing = (e: unknown) => new Error(`${String(e)}\nserver stderr:\n${check.stderr()}`)
     try {
       for (const path of TARGETS) {
         const read = await check.call("pct_read_file", { vmid: 100, path })
@@ -115,6 +117,8 @@ describe("SIGKILL during writes", () => {
       const q = okOf<{ chain: { ok: boolean; checked: number } }>(await check.call("query_audit", { verifyChain: true, limit: 1 }))
       expect(q.chain.ok).toBe(true)
       expect(q.chain.checked).toBeGreaterThan(completed.length)
+    } catch (e) {
+      throw failing(e)
     } finally {
       await check.close()
     }

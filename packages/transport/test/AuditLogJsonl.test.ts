@@ -167,6 +167,24 @@ describe("AuditLogJsonl", () => {
       expect(yield* log.verify).toMatchObject({ ok: true, checked: 2 })
     }))
 
+  it.live("an empty lock (its owner killed between creating it and writing its pid) is broken once it is 2 s old", () =>
+    Effect.gen(function* () {
+      const dir = tmpDir()
+      const log = yield* open(dir, [], { lockTimeoutMs: 300 })
+      const lock = path.join(dir, "audit.jsonl.lock")
+      // a fresh empty lock may be an owner still writing its pid: the append waits, then gives up
+      fs.writeFileSync(lock, "")
+      const waited = yield* Effect.flip(log.append({ opId: "a", phase: "intent", tool: "guest_start" }))
+      expect(waited.reason).toContain("held by a process that has not written its pid yet")
+      // the same lock older than 2 s is a leftover: broken at once, long before the 30 s of a named owner
+      const old = new Date(Date.now() - 3000)
+      fs.utimesSync(lock, old, old)
+      yield* log.append({ opId: "b", phase: "intent", tool: "guest_start" })
+      expect(fs.existsSync(lock)).toBe(false)
+      // the start event and `b`
+      expect(yield* log.verify).toMatchObject({ ok: true, checked: 2 })
+    }))
+
   it.live("an unwritable location fails with AuditUnavailable", () =>
     Effect.gen(function* () {
       const dir = tmpDir()

@@ -25,6 +25,12 @@ export interface LockOptions {
   readonly staleMs: number
 }
 
+/**
+ * How old an empty or unreadable lock may get before it is broken: its owner writes its pid right after the
+ * exclusive create, so such a lock older than this was left by a process killed in between.
+ */
+export const TORN_LOCK_MS = 2000
+
 /** Acquires `<log>.lock` (O_EXCL create, holding the owner's pid); resolves to its release function. */
 export const acquireLock = async (lockPath: string, options: LockOptions): Promise<() => Promise<void>> => {
   const started = Date.now()
@@ -49,8 +55,9 @@ export const acquireLock = async (lockPath: string, options: LockOptions): Promi
       const pid = Number.parseInt(text.trim(), 10)
       // An append holds the lock for milliseconds: a dead owner, or a lock older than `staleMs` (a reused
       // pid after a reboot), is a leftover of a crash.
-      const ownerGone = Number.isInteger(pid) && pid > 0 && pid !== process.pid ? !isAlive(pid) : false
-      if (ownerGone || Date.now() - stat.mtimeMs > options.staleMs) {
+      const named = Number.isInteger(pid) && pid > 0
+      const ownerGone = named && pid !== process.pid ? !isAlive(pid) : false
+      if (ownerGone || Date.now() - stat.mtimeMs > (named ? options.staleMs : TORN_LOCK_MS)) {
         await fs.rm(lockPath, { force: true })
         continue
       }
@@ -60,7 +67,8 @@ export const acquireLock = async (lockPath: string, options: LockOptions): Promi
     }
     if (Date.now() - started > options.timeoutMs) {
       const owner = await fs.readFile(lockPath, "utf8").catch(() => "?")
-      throw new Error(`the audit lock ${lockPath} is held by pid ${owner.trim()} for more than ${options.timeoutMs} ms`)
+      const holder = owner.trim() === "" ? "a process that has not written its pid yet" : `pid ${owner.trim()}`
+      throw new Error(`the audit lock ${lockPath} is held by ${holder} for more than ${options.timeoutMs} ms`)
     }
     await sleep(delay * (0.5 + Math.random()))
     delay = Math.min(delay * 2, 20)
