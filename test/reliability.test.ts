@@ -5,7 +5,7 @@
  * has its backup version and its audit outcome, and the audit chain verifies. A dropped SSH connection
  * during a transfer leaves the guest file unchanged.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -123,6 +123,26 @@ describe("SIGKILL during writes", () => {
       await check.close()
     }
   }, 600_000)
+})
+
+describe("a server killed while taking the audit lock", () => {
+  it("leaves an empty lock file that the next server breaks, so it starts and writes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "homelab-mcp-torn-lock-"))
+    try {
+      // what SIGKILL between the lock's exclusive create and its pid write leaves behind
+      writeFileSync(join(dir, "audit.jsonl.lock"), "")
+      const s = await connect({ ...sandbox.handle.env("companion") }, ["serve"], { dataDir: dir })
+      try {
+        okOf(await s.call("pct_write_file", { vmid: 100, path: "/root/torn-lock.conf", content: "x = 1\n" }))
+        const q = okOf<{ chain: { ok: boolean } }>(await s.call("query_audit", { verifyChain: true, limit: 1 }))
+        expect(q.chain.ok).toBe(true)
+      } finally {
+        await s.close()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
 
 describe("dropped SSH connection mid-transfer", () => {
