@@ -31,6 +31,7 @@ import {
 import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import * as DataDir from "@homelab-mcp/core/DataDir"
 import { CappedBuffer } from "./internal/sshOutput.js"
+import { connectSocket } from "./internal/sshSocket.js"
 import {
   fingerprintOf,
   HOST_KEY_ALGORITHMS,
@@ -319,9 +320,6 @@ export const make = (options: SshOptions) =>
           )
           return true
         }
-        // Small protocol messages (channel open, EOF, close) must not wait for the peer's delayed ACK:
-        // with Nagle on, every command paid two of them (≈ 90 ms on loopback).
-        client.on("connect", () => client.setNoDelay(true))
         client.on("ready", () => {
           conn.alive = true
           settle(Effect.succeed(conn))
@@ -351,6 +349,10 @@ export const make = (options: SshOptions) =>
         }
         if (options.passphrase !== undefined) config.passphrase = Redacted.value(options.passphrase)
         try {
+          // Nagle off (small protocol messages must not wait for the peer's delayed ACK, ADR 0095), and the
+          // pieces ssh2 writes per packet coalesced into one write per tick (ADR 0100). ssh2 waits for the
+          // socket's own connect, and reports its errors as before (level "client-socket").
+          config.sock = connectSocket(settings.host, settings.port)
           client.connect(config)
         } catch (e) {
           settle(Effect.fail(new SshAuthFailed({ reason: `the private key cannot be used: ${errorText(e)}` })))
