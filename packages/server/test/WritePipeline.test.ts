@@ -46,17 +46,26 @@ const fakeTarget = (old: string) => {
   return { io, writes }
 }
 
-const run = (io: TargetIo, next: string, audit: { readonly failAppend?: (e: { readonly phase: string }) => boolean }) =>
+const run = (
+  io: TargetIo,
+  next: string,
+  audit: { readonly failAppend?: (e: { readonly phase: string }) => boolean },
+  prepare?: (store: BackupStore.Service) => Effect.Effect<BackupStore.Service, unknown>
+) =>
   Effect.gen(function* () {
     const log = yield* AuditLogJsonl.makeMemory(audit.failAppend !== undefined ? { failAppend: audit.failAppend } : {})
-    const store = yield* BackupStoreFs.makeMemory()
+    const memory = yield* BackupStoreFs.makeMemory()
+    const store = prepare === undefined ? memory : yield* prepare(memory)
     const exit = yield* WritePipeline.run("pct_write_file", io, utf8(next), { dryRun: false, confirm: false }).pipe(
       Effect.provide(Layer.mergeAll(Layer.succeed(BackupStore, store), Layer.succeed(Confirm, flagOnly), Limits.layer())),
       Effect.provideService(AuditLog, log.service),
       Effect.exit
     )
     const versions = yield* store.versions(io.target.descriptor)
-    return { exit, versions, records: log.records().map((r) => `${r.phase}${r.outcome !== undefined ? `:${r.outcome}` : ""}`) }
+    const restored = (versionId: string) =>
+      Effect.map(store.restore(io.target.descriptor, versionId, { status: "unknown", reason: "test" }), (r) =>
+        r.state.kind === "bytes" ? new TextDecoder().decode(r.state.bytes) : null)
+    return { exit, versions, restored, records: log.records().map((r) => `${r.phase}${r.outcome !== undefined ? `:${r.outcome}` : ""}`) }
   })
 
 describe("WritePipeline: intent and backup side by side", () => {
@@ -121,5 +130,41 @@ describe("WritePipeline: intent and backup side by side", () => {
       )
       expect(exit._tag).toBe("Success")
       expect(writes).toEqual(["a = 2\n"])
+    }))
+})
+
+/** A text of `lines` lines, each naming `tag` (every line differs between two tags). */
+const bigText = (tag: string, lines = 6000) => Array.from({ length: lines }, (_, i) => `${tag}_${i} = ${(i * 7919) % 1000}\n`).join("")
+
+describe("WritePipeline: the previous content compressed off the main thread", () => {
+  it.effect("a large previous content read while opening is stored byte for byte", () =>
+    Effect.gen(function* () {
+      const old = bigText("old")
+      expect(old.length).toBeGreaterThan(WritePipeline.OFF_THREAD_GZIP_BYTES)
+      const { io, writes } = fakeTarget(old)
+      const r = yield* run(io, bigText("new"), {})
+      expect(r.exit._tag).toBe("Success")
+      expect(writes.length).toBe(1)
+      expect(r.versions.map((v) => v.kind)).toEqual(["full"])
+      expect(yield* r.restored(r.versions[0]!.versionId)).toBe(old)
+    }))
+
+  it.effect("when the content is read again under the lock, the backup is of what was read then", () =>
+    Effect.gen(function* () {
+      const atOpen = bigText("open")
+      const underLock = bigText("lock")
+      const { io } = fakeTarget(atOpen)
+      const reread = { exists: true as const, bytes: utf8(underLock), mode: 0o644, uid: 0, gid: 0, meta: { mode: "644", uid: 0, gid: 0 } }
+      // A version stored by another write between the open and the lock: the content read while opening is stale.
+      let calls = 0
+      const r = yield* run({ ...io, readCurrent: Effect.succeed(reread) }, bigText("new"), {}, (store) =>
+        Effect.as(
+          store.store({ target: io.target, previous: { exists: false }, next: utf8(underLock), tool: "pct_write_file", opId: "earlier" }),
+          { ...store, newest: (d: string) => (calls++ === 0 ? Effect.succeed(Option.none()) : store.newest(d)) }
+        ))
+      expect(r.exit._tag).toBe("Success")
+      const mine = r.versions.find((v) => v.opId !== "earlier")!
+      expect(mine.kind).toBe("full")
+      expect(yield* r.restored(mine.versionId)).toBe(underLock)
     }))
 })

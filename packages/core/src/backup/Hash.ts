@@ -2,6 +2,7 @@
  * Byte helpers shared by the backup modules: sha256 in hex, gzip, and the binary test of
  * backups-audit.md §1.2 (a NUL byte in the first 8192 bytes).
  */
+import * as Effect from "effect/Effect"
 import * as Crypto from "node:crypto"
 import * as Zlib from "node:zlib"
 
@@ -12,8 +13,17 @@ export const sha256 = (bytes: Uint8Array | string): string =>
 /** The sha256 of the empty byte string. */
 export const EMPTY_SHA256 = sha256(new Uint8Array(0))
 
-/** gzip with a fixed level (6: most of level 9's ratio at a fraction of its time), so the same payload always compresses to the same size. */
-export const gzip = (bytes: Uint8Array): Uint8Array => new Uint8Array(Zlib.gzipSync(bytes, { level: 6 }))
+/** The gzip level of every payload (6: most of level 9's ratio at a fraction of its time). */
+const GZIP_LEVEL = 6
+
+/** gzip with a fixed level, so the same payload always compresses to the same bytes. */
+export const gzip = (bytes: Uint8Array): Uint8Array => new Uint8Array(Zlib.gzipSync(bytes, { level: GZIP_LEVEL }))
+
+/** `gzip` on libuv's thread pool: byte for byte the same output; dies only if zlib itself fails. */
+export const gzipOffThread = (bytes: Uint8Array): Effect.Effect<Uint8Array> =>
+  Effect.async<Uint8Array>((resume) => {
+    Zlib.gzip(bytes, { level: GZIP_LEVEL }, (error, out) => resume(error === null ? Effect.succeed(new Uint8Array(out)) : Effect.die(error)))
+  })
 
 /** Inflates a gzip stream; throws on a corrupt stream (callers map it to a corruption report). */
 export const gunzip = (bytes: Uint8Array): Uint8Array => new Uint8Array(Zlib.gunzipSync(bytes))

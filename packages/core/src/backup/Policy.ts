@@ -2,9 +2,10 @@
  * What a backup version stores (backups-audit.md §1.2), as a pure decision: `selectBackupKind` decides the
  * kind and produces the exact payload, its content address and its gzip, so the store only writes bytes.
  */
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { BackupKind } from "./Record.js"
-import { gzip, isBinaryPair, sha256 } from "./Hash.js"
+import { gzip, gzipOffThread, isBinaryPair, sha256 } from "./Hash.js"
 import * as Rdiff from "./Rdiff.js"
 import * as LineHashes from "../diff/LineHashes.js"
 
@@ -48,6 +49,8 @@ export interface BackupInput {
   readonly settings: Pick<BackupSettings, "largeFileBytes" | "largeFilePolicy" | "globalCapBytes">
   /** The line hashes of `previous` (before) and `next` (after), when the caller already has them. */
   readonly lineHashes?: LineHashes.Pair
+  /** `fullPayload(previous)`, when the caller already made it (compressed off the main thread). */
+  readonly full?: StoredPayload
 }
 
 /** A payload to keep in `blobs/`: its uncompressed sha256 (the blob name) and its gzip. */
@@ -85,18 +88,19 @@ export const MIN_DELTA_GZ_BYTES = 64 + 18
 /** Decides what to store for one operation; never an empty blob for a missing file. */
 export const selectBackupKind = (input: BackupInput): BackupDecision => {
   const { previous, next, reanchor, settings } = input
+  const payloadOf = (bytes: Uint8Array) => input.full ?? fullPayload(bytes)
   const binary = isBinaryPair(previous, next)
   if (previous === null) return { kind: "absent", binary, reanchored: reanchor }
   if (previous.length > settings.largeFileBytes) {
     if (settings.largeFilePolicy === "metadata-only") {
       return { kind: "metadata-only", binary, reanchored: reanchor, reason: "large-file-policy" }
     }
-    const full = fullPayload(previous)
+    const full = payloadOf(previous)
     return full.gz.length <= settings.globalCapBytes
       ? { kind: "full", binary, reanchored: reanchor, payload: full }
       : { kind: "metadata-only", binary, reanchored: reanchor, reason: "over-global-cap" }
   }
-  const full = fullPayload(previous)
+  const full = payloadOf(previous)
   if (binary || reanchor || next === null) return { kind: "full", binary, reanchored: reanchor, payload: full }
   // no delta can beat half of a tiny full copy: skip splitting a possibly large next content into lines
   if (full.gz.length < 2 * MIN_DELTA_GZ_BYTES) return { kind: "full", binary, reanchored: false, payload: full }
@@ -115,7 +119,12 @@ export const selectBackupKind = (input: BackupInput): BackupDecision => {
   return { kind: "full", binary, reanchored: false, payload: full }
 }
 
-const fullPayload = (bytes: Uint8Array): StoredPayload => ({ sha256: sha256(bytes), gz: gzip(bytes) })
+/** The `full` payload of `bytes`: their sha256 and gzip. */
+export const fullPayload = (bytes: Uint8Array): StoredPayload => ({ sha256: sha256(bytes), gz: gzip(bytes) })
+
+/** `fullPayload`, compressed on libuv's thread pool: the same bytes, while the calling thread goes on. */
+export const fullPayloadOffThread = (bytes: Uint8Array): Effect.Effect<StoredPayload> =>
+  Effect.map(gzipOffThread(bytes), (gz) => ({ sha256: sha256(bytes), gz }))
 
 /** True when a version of this kind can be restored without further checks (absent, full). */
 export const isSelfContained = (kind: BackupKind): boolean => kind === "absent" || kind === "full"

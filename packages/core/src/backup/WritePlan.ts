@@ -6,7 +6,7 @@
  */
 import type { Restored } from "./Reconstruct.js"
 import type { BackupSettings } from "./Policy.js"
-import { selectBackupKind, type BackupDecision } from "./Policy.js"
+import { selectBackupKind, type BackupDecision, type StoredPayload } from "./Policy.js"
 import type { BackupKind, VersionRecord } from "./Record.js"
 import { equalBytes, sha256 } from "./Hash.js"
 import * as LineHashes from "../diff/LineHashes.js"
@@ -93,21 +93,63 @@ export interface WritePlan {
 export const isDrift = (newest: VersionRecord | null, liveSha256: string | null): boolean =>
   newest !== null && newest.afterSha256 !== liveSha256
 
-/** Plans one write (steps 3–5). Identical content is a no-op with no backup. */
-export const plan = (input: WritePlanInput): WritePlan => {
+/**
+ * A write plan before its backup decision: the hashes, the no-op test, the drift test, the large-change
+ * verdict and the diff. Only the decision needs the previous content compressed, so a caller can compress
+ * it elsewhere meanwhile (`Policy.fullPayloadOffThread`) and `decide` with it.
+ */
+export interface WritePlanDraft {
+  readonly input: WritePlanInput
+  readonly newFile: boolean
+  readonly prevBytes: number
+  readonly newBytes: number
+  readonly prevSha256: string | null
+  readonly newSha256: string
+  readonly unchanged: boolean
+  readonly reanchor: boolean
+  readonly lineHashes: LineHashes.Pair | null
+  readonly large: LargeChange
+  readonly diff: UnifiedDiff.DiffResult
+}
+
+/** The parts of a plan that do not depend on the backup decision. */
+export const draft = (input: WritePlanInput): WritePlanDraft => {
   const { previous, next } = input
   const prevBytesArr = previous.exists ? previous.bytes : null
   const prevSha256 = prevBytesArr === null ? null : sha256(prevBytesArr)
-  const newSha256 = sha256(next)
   const diffOptions = { oldLabel: "before", newLabel: "after", ...input.diff }
   const common = {
+    input,
     newFile: !previous.exists,
     prevBytes: prevBytesArr?.length ?? 0,
     newBytes: next.length,
     prevSha256,
-    newSha256
+    newSha256: sha256(next),
+    reanchor: isDrift(input.newest, prevSha256)
   }
   if (prevBytesArr !== null && equalBytes(prevBytesArr, next)) {
+    return { ...common, unchanged: true, lineHashes: null, large: { isLargeChange: false, reasons: [] }, diff: UnifiedDiff.make(prevBytesArr, next, diffOptions) }
+  }
+  // the delta and diff limits both count lines: each side is hashed once, when first needed
+  const lineHashes = LineHashes.pair(prevBytesArr ?? new Uint8Array(0), next)
+  return {
+    ...common,
+    unchanged: false,
+    lineHashes,
+    large: (input.largeChange ?? defaultLargeChange)({ previous: prevBytesArr, next, largeFileBytes: input.settings.largeFileBytes, lineHashes }),
+    diff: UnifiedDiff.make(prevBytesArr, next, { ...diffOptions, lineHashes })
+  }
+}
+
+/**
+ * Completes a draft with the backup decision. `full`, when given, must be `Policy.fullPayload` of the
+ * draft's previous content (the decision is then the same, without compressing it here).
+ */
+export const decide = (d: WritePlanDraft, full?: StoredPayload): WritePlan => {
+  const { input } = d
+  const common = { newFile: d.newFile, prevBytes: d.prevBytes, newBytes: d.newBytes, prevSha256: d.prevSha256, newSha256: d.newSha256, diff: d.diff }
+  const prevBytesArr = input.previous.exists ? input.previous.bytes : null
+  if (d.unchanged || d.lineHashes === null) {
     return {
       ...common,
       unchanged: true,
@@ -117,14 +159,17 @@ export const plan = (input: WritePlanInput): WritePlan => {
       needsConfirm: false,
       reanchored: false,
       isLargeChange: false,
-      largeChangeReasons: [],
-      diff: UnifiedDiff.make(prevBytesArr, next, diffOptions)
+      largeChangeReasons: []
     }
   }
-  const reanchor = isDrift(input.newest, prevSha256)
-  // the delta and diff limits both count lines: each side is hashed once, when first needed
-  const lineHashes = LineHashes.pair(prevBytesArr ?? new Uint8Array(0), next)
-  const decision = selectBackupKind({ previous: prevBytesArr, next, reanchor, settings: input.settings, lineHashes })
+  const decision = selectBackupKind({
+    previous: prevBytesArr,
+    next: input.next,
+    reanchor: d.reanchor,
+    settings: input.settings,
+    lineHashes: d.lineHashes,
+    ...(full !== undefined ? { full } : {})
+  })
   let notRevertibleReason: string | undefined
   if (decision.kind === "metadata-only") {
     notRevertibleReason = decision.reason === "large-file-policy"
@@ -133,7 +178,6 @@ export const plan = (input: WritePlanInput): WritePlan => {
   } else if (input.restoreLimitBytes !== undefined && prevBytesArr !== null && prevBytesArr.length > input.restoreLimitBytes) {
     notRevertibleReason = `the previous file is ${prevBytesArr.length} bytes, more than the ${input.restoreLimitBytes} bytes that can be written back through this transport`
   }
-  const large = (input.largeChange ?? defaultLargeChange)({ previous: prevBytesArr, next, largeFileBytes: input.settings.largeFileBytes, lineHashes })
   return {
     ...common,
     unchanged: false,
@@ -143,11 +187,13 @@ export const plan = (input: WritePlanInput): WritePlan => {
     ...(notRevertibleReason === undefined ? {} : { notRevertibleReason }),
     needsConfirm: notRevertibleReason !== undefined,
     reanchored: decision.reanchored,
-    isLargeChange: large.isLargeChange,
-    largeChangeReasons: large.reasons,
-    diff: UnifiedDiff.make(prevBytesArr, next, { ...diffOptions, lineHashes })
+    isLargeChange: d.large.isLargeChange,
+    largeChangeReasons: d.large.reasons
   }
 }
+
+/** Plans one write (steps 3–5). Identical content is a no-op with no backup. */
+export const plan = (input: WritePlanInput): WritePlan => decide(draft(input))
 
 /** What a revert does to the live file. */
 export type RevertAction = "restored" | "deleted" | "noop"

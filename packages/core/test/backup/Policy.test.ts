@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
-import { gunzip, sha256 } from "@homelab-mcp/core/backup/Hash"
-import { defaultSettings, selectBackupKind, type BackupInput } from "@homelab-mcp/core/backup/Policy"
+import * as Effect from "effect/Effect"
+import fc from "fast-check"
+import { gunzip, gzip, gzipOffThread, sha256 } from "@homelab-mcp/core/backup/Hash"
+import { defaultSettings, fullPayload, fullPayloadOffThread, selectBackupKind, type BackupInput } from "@homelab-mcp/core/backup/Policy"
 import * as Rdiff from "@homelab-mcp/core/backup/Rdiff"
 
 const t = (s: string) => new Uint8Array(Buffer.from(s, "utf8"))
@@ -95,5 +97,27 @@ describe("selectBackupKind", () => {
       globalCapBytes: 104857600,
       diskPressurePolicy: "warn"
     })
+  })
+})
+
+describe("the full payload made off the main thread", () => {
+  it.effect("gzipOffThread gives gzip's bytes exactly", () =>
+    Effect.gen(function* () {
+      const samples = fc.sample(fc.uint8Array({ maxLength: 200_000 }), 40)
+      samples.push(new TextEncoder().encode("key = value\n".repeat(30_000)), new Uint8Array(0))
+      for (const bytes of samples) {
+        const off = yield* gzipOffThread(bytes)
+        expect(Buffer.compare(off, gzip(bytes))).toBe(0)
+      }
+      const payload = yield* fullPayloadOffThread(samples.at(-2)!)
+      expect(payload).toStrictEqual(fullPayload(samples.at(-2)!))
+    }))
+
+  it("a full payload given is the one decided on, never compressed again", () => {
+    const previous = new TextEncoder().encode("old line\n".repeat(50))
+    const given = { sha256: sha256(previous), gz: fullPayload(previous).gz.slice() }
+    const d = selectBackupKind({ previous, next: new Uint8Array([0, 1]), reanchor: false, settings: defaultSettings, full: given })
+    expect(d.kind).toBe("full")
+    expect(d.kind === "full" && d.payload).toBe(given)
   })
 })

@@ -127,3 +127,22 @@ describe("WritePlan.planRevert", () => {
     expect(WritePlan.planRevert({ exists: false }, { kind: "bytes", bytes: t(""), sha256: sha256("") }).action).toBe("restored")
   })
 })
+
+describe("WritePlan.draft and decide", () => {
+  it("decide(draft(input)) is plan(input), and a given full payload is the backup's", () => {
+    const before = "a = 1\n".repeat(400)
+    const input = { previous: { exists: true as const, bytes: t(before) }, next: t("b = 2\n".repeat(400)), settings, newest: null, largeChange }
+    const d = WritePlan.draft(input)
+    expect(WritePlan.decide(d)).toStrictEqual(WritePlan.plan(input))
+    const full = { sha256: sha256(before), gz: new Uint8Array([31, 139]) }
+    const decided = WritePlan.decide(d, full)
+    expect(decided.decision?.kind === "full" && decided.decision.payload).toBe(full)
+  })
+
+  it("an unchanged content is decided a no-op whatever payload is given", () => {
+    const d = WritePlan.draft({ previous: { exists: true, bytes: t("same\n") }, next: t("same\n"), settings, newest: null, largeChange })
+    const p = WritePlan.decide(d, { sha256: sha256("same\n"), gz: new Uint8Array(0) })
+    expect(p.unchanged).toBe(true)
+    expect(p.decision).toBeNull()
+  })
+})

@@ -7,9 +7,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ContentTooLarge, InvalidInput, WriteVerificationFailed, type ToolError } from "@homelab-mcp/core/Errors"
+import * as Policy from "@homelab-mcp/core/backup/Policy"
 import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
 import type * as UnifiedDiff from "@homelab-mcp/core/diff/UnifiedDiff"
 import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
@@ -114,6 +116,13 @@ export const checkSize = (bytes: Uint8Array, limit: number, advice?: string) =>
     ? Effect.fail(new ContentTooLarge({ bytes: bytes.length, limit, ...(advice !== undefined ? { advice } : {}) }))
     : Effect.void
 
+/** Below this size the previous content is compressed in line: the thread pool's round trip costs more. */
+export const OFF_THREAD_GZIP_BYTES = 64 * 1024
+
+/** True when a previous content of `bytes` is worth compressing off the main thread: big, and backed up whole. */
+const compressOffThread = (bytes: number, settings: Policy.BackupSettings) =>
+  bytes >= OFF_THREAD_GZIP_BYTES && (bytes <= settings.largeFileBytes || settings.largeFilePolicy === "full")
+
 const isUnknownOutcome = (e: ToolError) =>
   e._tag === "SshTimeout" || e._tag === "SshChannelClosed" || e._tag === "SshUnreachable"
 
@@ -129,14 +138,20 @@ export const run = (
     const limits = yield* Limits
     const descriptor = io.target.descriptor
     const newestAtOpen = yield* store.newest(descriptor)
+    // The content read while opening is compressed on the thread pool while the lock is taken and the diff
+    // computed here; it is used only if that content is the one planned against.
+    const prefetched = io.prefetched
+    const compressing = prefetched !== null && prefetched.exists && compressOffThread(prefetched.bytes.length, store.settings)
+      ? yield* Effect.fork(Policy.fullPayloadOffThread(prefetched.bytes))
+      : null
     return yield* store.withTargetLock(
       descriptor,
       Effect.gen(function* () {
         const newest = yield* store.newest(descriptor)
         // The state read while opening is the state now unless a write of this server came in between.
         const sameNewest = Option.getOrNull(Option.map(newest, (r) => r.versionId)) === Option.getOrNull(Option.map(newestAtOpen, (r) => r.versionId))
-        const current = io.prefetched !== null && sameNewest ? io.prefetched : yield* io.readCurrent
-        const plan = WritePlan.plan({
+        const current = prefetched !== null && sameNewest ? prefetched : yield* io.readCurrent
+        const draft = WritePlan.draft({
           previous: current,
           next: content,
           settings: store.settings,
@@ -144,6 +159,8 @@ export const run = (
           diff: { maxLines: limits.diffMaxLines },
           ...(io.restoreLimitBytes !== undefined ? { restoreLimitBytes: io.restoreLimitBytes } : {})
         })
+        const full = compressing !== null && current === prefetched && !draft.unchanged ? yield* Fiber.join(compressing) : undefined
+        const plan = WritePlan.decide(draft, full)
         const common = {
           path: io.path,
           ...(io.resolvedPath !== io.path ? { resolvedPath: io.resolvedPath } : {}),
