@@ -194,7 +194,6 @@ const fileBackend = (options: Options): Backend => {
   return {
     describe: logPath,
     locked: async (f) => {
-      await File.ensureDir(logPath)
       const release = await File.acquireLock(`${logPath}.lock`, lockOptions)
       try {
         return await f()

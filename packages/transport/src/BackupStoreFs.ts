@@ -106,6 +106,17 @@ const fsyncDir = async (dir: string) => {
   }
 }
 
+/** Runs `op` on `file`; when its directory is missing (ENOENT), makes it (0700) and runs `op` once more. */
+const inDir = async <A>(file: string, op: () => Promise<A>): Promise<A> => {
+  try {
+    return await op()
+  } catch (e) {
+    if (!isCode(e, "ENOENT")) throw e
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
+    return await op()
+  }
+}
+
 /** @internal The on-disk storage under `root`. */
 export const fsStorage = (root: string): Storage => {
   const abs = (rel: string) => path.join(root, ...rel.split("/"))
@@ -128,15 +139,15 @@ export const fsStorage = (root: string): Storage => {
         throw e
       }
     },
+    // Directories are made when an operation finds one missing (ENOENT), not checked before every write:
+    // once the store exists, a write is open, write, fsync, close, rename, directory fsync.
     writeAtomic: async (rel, bytes, options) => {
       const durable = options?.durable ?? true
       const dest = abs(rel)
       const tmp = path.join(root, "tmp", `${path.basename(dest)}.${process.pid}.${Crypto.randomBytes(6).toString("hex")}.tmp`)
-      await fs.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 })
-      await fs.mkdir(path.dirname(tmp), { recursive: true, mode: 0o700 })
       try {
-        await writeDurable(tmp, bytes, "wx", durable)
-        await fs.rename(tmp, dest)
+        await inDir(tmp, () => writeDurable(tmp, bytes, "wx", durable))
+        await inDir(dest, () => fs.rename(tmp, dest))
       } catch (e) {
         await fs.rm(tmp, { force: true }).catch(() => undefined)
         throw e
@@ -145,9 +156,8 @@ export const fsStorage = (root: string): Storage => {
     },
     createExclusive: async (rel, bytes) => {
       const file = abs(rel)
-      await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
       try {
-        await writeDurable(file, bytes, "wx", false)
+        await inDir(file, () => writeDurable(file, bytes, "wx", false))
         return true
       } catch (e) {
         if (isCode(e, "EEXIST")) return false
@@ -155,7 +165,9 @@ export const fsStorage = (root: string): Storage => {
       }
     },
     remove: async (rel) => {
-      await fs.rm(abs(rel), { force: true })
+      await fs.unlink(abs(rel)).catch((e: unknown) => {
+        if (!isCode(e, "ENOENT")) throw e
+      })
     },
     list: async (rel) => {
       try {

@@ -54,6 +54,16 @@ describe("AuditLogJsonl", () => {
       if (process.platform !== "win32") expect(fs.statSync(path.join(dir, "audit.jsonl")).mode & 0o777).toBe(0o600)
     }))
 
+  it.live("makes the log's missing directory (0700) at its first append", () =>
+    Effect.gen(function* () {
+      const dir = path.join(tmpDir(), "a", "b")
+      const log = yield* open(dir)
+      yield* log.append({ opId: "op1", phase: "intent", tool: "guest_stop", vmid: 101 })
+      expect(readLog(dir).split("\n").filter((l) => l !== "")).toHaveLength(2)
+      if (process.platform !== "win32") expect(fs.statSync(dir).mode & 0o777).toBe(0o700)
+      expect(fs.existsSync(path.join(dir, "audit.jsonl.lock"))).toBe(false)
+    }))
+
   it.live("redacts cmd, note and error texts before hashing", () =>
     Effect.gen(function* () {
       const dir = tmpDir()

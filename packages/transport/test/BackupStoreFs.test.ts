@@ -69,6 +69,24 @@ describe("BackupStoreFs (on disk)", () => {
       expect(usage.usedBytes).toBe(blob.length + fs.statSync(path.join(dir, "targets", key, `${r.versionId}.json`)).size)
     }))
 
+  it.live("makes a directory it finds missing (store root, tmp/, a blob's or target's) and writes on", () =>
+    Effect.gen(function* () {
+      const dir = path.join(tmpDir(), "nested", "backups")
+      const store = yield* BackupStoreFs.make({ dir })
+      const f = Target.pct(101, "/etc/app.conf")
+      const a = t(text(20, "a"))
+      yield* write(store, f, a, t("b\n"))
+      if (process.platform !== "win32") expect(fs.statSync(path.join(dir, "tmp")).mode & 0o777).toBe(0o700)
+      // someone clears the store's directories under a running server
+      for (const sub of ["tmp", "blobs", "targets"]) fs.rmSync(path.join(dir, sub), { recursive: true, force: true })
+      const c = t(text(20, "c"))
+      const r = yield* write(store, f, c, t("d\n"))
+      const restored = yield* store.restore(f.descriptor, r.versionId, { status: "unknown", reason: "test" })
+      expect(restored.state.kind === "bytes" && Buffer.compare(restored.state.bytes, c)).toBe(0)
+      expect(fs.readdirSync(path.join(dir, "tmp"))).toEqual([])
+      expect(fs.existsSync(path.join(dir, "targets", Target.targetKey(f.descriptor), "target.json"))).toBe(true)
+    }))
+
   it.live("reopens the same store: records, ordering and restores survive a restart", () =>
     Effect.gen(function* () {
       const dir = tmpDir()

@@ -31,21 +31,30 @@ export interface LockOptions {
  */
 export const TORN_LOCK_MS = 2000
 
+/** Removes `file`; a file already gone is no error. */
+const unlinkIfPresent = (file: string): Promise<void> =>
+  fs.unlink(file).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "ENOENT") throw e
+  })
+
 /** Acquires `<log>.lock` (O_EXCL create, holding the owner's pid); resolves to its release function. */
 export const acquireLock = async (lockPath: string, options: LockOptions): Promise<() => Promise<void>> => {
   const started = Date.now()
   let delay = 2
   for (;;) {
     try {
-      const fh = await fs.open(lockPath, "wx", 0o600)
+      const fh = await fs.open(lockPath, "wx", 0o600).catch(async (e: NodeJS.ErrnoException) => {
+        // the log's directory is made when it is found missing, not checked before every append
+        if (e.code !== "ENOENT") throw e
+        await fs.mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 })
+        return fs.open(lockPath, "wx", 0o600)
+      })
       try {
         await fh.writeFile(`${process.pid}\n`)
       } finally {
         await fh.close()
       }
-      return async () => {
-        await fs.rm(lockPath, { force: true })
-      }
+      return () => unlinkIfPresent(lockPath)
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
     }
@@ -58,7 +67,7 @@ export const acquireLock = async (lockPath: string, options: LockOptions): Promi
       const named = Number.isInteger(pid) && pid > 0
       const ownerGone = named && pid !== process.pid ? !isAlive(pid) : false
       if (ownerGone || Date.now() - stat.mtimeMs > (named ? options.staleMs : TORN_LOCK_MS)) {
-        await fs.rm(lockPath, { force: true })
+        await unlinkIfPresent(lockPath)
         continue
       }
     } catch (e) {
@@ -167,5 +176,3 @@ export const writeHead = async (headPath: string, head: Chain.Head): Promise<voi
   }
 }
 
-/** Makes sure the log's directory exists (0700 when created). */
-export const ensureDir = (logPath: string) => fs.mkdir(path.dirname(logPath), { recursive: true, mode: 0o700 })
