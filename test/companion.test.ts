@@ -159,6 +159,19 @@ describe("container files", () => {
     }
   })
 
+  it("a path with a backslash, quotes, $, a backtick and spaces is written, verified, listed and reverted", async () => {
+    // GNU sha256sum escapes such a name and starts its line with a backslash: the previous build failed the
+    // verification of a write it had made (WriteVerificationFailed, "\\<hash>")
+    const path = "/root/it's a \\ $HOME `id` (1) ü.conf"
+    expect(okOf<{ newFile: boolean; verified: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" }))).toMatchObject({ newFile: true, verified: true })
+    expect(okOf<{ verified: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: "two\n" })).verified).toBe(true)
+    expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path })).content).toBe("two\n")
+    expect(okOf<{ total: number }>(await s.call("list_backups", { vmid: 100, path })).total).toBe(2)
+    expect(okOf<{ action: string; verified: boolean }>(await s.call("revert_file", { vmid: 100, path }))).toMatchObject({ action: "restored", verified: true })
+    expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path })).content).toBe("one\n")
+    expect(okOf<{ stdout: string }>(await s.call("pct_exec", { vmid: 100, command: "ls /root" })).stdout).toContain("it's a \\ $HOME `id` (1) ü.conf")
+  })
+
   it("reverting a created file deletes it (not an empty file)", async () => {
     const w = okOf<{ newFile: boolean; isLargeChange: boolean; largeChangeReasons: Array<string> }>(
       await s.call("pct_write_file", { vmid: 100, path: "/root/notes.txt", content: "hello\n" })

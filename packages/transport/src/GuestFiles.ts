@@ -23,7 +23,7 @@ import { GuestFiles, type PctStaged, type PctWriteOptions } from "@homelab-mcp/c
 import { type ExecResult, NodeShell } from "@homelab-mcp/core/capabilities/NodeShell"
 import { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { validateAbsolutePath, validateId, validateMode, validateNodeName, validateVmid } from "@homelab-mcp/core/shell/Quote"
-import { agentUnavailable, fileMissing, firstLine, notRunning, parseFileRead, parseQmExec, parseStat } from "./internal/sshGuest.js"
+import { agentUnavailable, fileMissing, firstLine, notRunning, parseFileRead, parseQmExec, parseSha256Sum, parseStat } from "./internal/sshGuest.js"
 import { PARSER_MAX_BYTES } from "./internal/sshOutput.js"
 import * as NodeShellLive from "./NodeShell.js"
 import * as Ssh from "./Ssh.js"
@@ -235,7 +235,7 @@ export const make = (options: { readonly node: string }) =>
         const detail = firstLine(done.stderr) || `exit ${done.exitCode}`
         return yield* new WriteVerificationFailed({ path, expected, actual: `unreadable (sha256sum: ${detail})` })
       }
-      const actual = done.stdout.split(/\s+/)[0] ?? ""
+      const actual = parseSha256Sum(done.stdout)
       if (actual !== expected) return yield* new WriteVerificationFailed({ path, expected, actual })
       return { sha256: actual }
     })

@@ -23,6 +23,7 @@ import {
 import { type HostDirEntry, HostFiles, type HostFileStat } from "@homelab-mcp/core/capabilities/HostFiles"
 import { NodeShell } from "@homelab-mcp/core/capabilities/NodeShell"
 import { validateAbsolutePath } from "@homelab-mcp/core/shell/Quote"
+import { parseSha256Sum } from "./internal/sshGuest.js"
 import * as Sftp from "./internal/sshSftp.js"
 import * as NodeShellLive from "./NodeShell.js"
 import * as Ssh from "./Ssh.js"
@@ -152,7 +153,7 @@ export const make = Effect.gen(function*() {
       }).pipe(Effect.onError(() => Effect.ignore(Sftp.unlink(s, tmp))))
     ).pipe(transfer(`SFTP write of ${p}`))
     const sum = yield* shell.output(["sha256sum", "--", p])
-    const actual = sum.split(/\s+/)[0] ?? ""
+    const actual = parseSha256Sum(sum)
     const expected = sha256(content)
     if (actual !== expected) return yield* new WriteVerificationFailed({ path, expected, actual })
     const after = yield* sftp((s) => Sftp.stat(s, p))

@@ -44,6 +44,18 @@ describe("HostFiles over OpenSSH SFTP", () => {
       })
     ))
 
+  it.live("a name with a backslash, quotes, $ and a backtick is written and verified (GNU sha256sum escapes such names)", () =>
+    run(
+      Effect.gen(function*() {
+        const hf = yield* HostFiles
+        const p = path.join(root, "it's a \\ $HOME `id` ü.conf")
+        const r = yield* hf.write(p, Buffer.from("odd\n"), { mode: 0o644 })
+        expect(r).toMatchObject({ newFile: true, sha256: sha256(Buffer.from("odd\n")) })
+        expect(fs.readFileSync(p, "utf8")).toBe("odd\n")
+        expect(leftovers(root)).toStrictEqual([])
+      })
+    ))
+
   it.live("overwriting keeps the existing mode and owner", () =>
     run(
       Effect.gen(function*() {

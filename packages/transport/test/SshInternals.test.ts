@@ -13,7 +13,7 @@ import * as TestClock from "effect/TestClock"
 import fc from "fast-check"
 import { backstopMs, isTimedOut, secondsOf, wrapArgv, wrapperMs } from "../src/internal/sshCommand.js"
 import { fingerprintOf, keyTypeOf, negotiableAlgorithms, normalizeFingerprint } from "../src/internal/sshFingerprint.js"
-import { agentUnavailable, notRunning, parseFileRead, parsePctProbe, parseQmExec, parseStat, signalName } from "../src/internal/sshGuest.js"
+import { agentUnavailable, notRunning, parseFileRead, parsePctProbe, parseQmExec, parseSha256Sum, parseStat, signalName } from "../src/internal/sshGuest.js"
 import { readKnownHosts, recordKnownHost } from "../src/internal/sshKnownHosts.js"
 import { CappedBuffer, capBytes, omissionMarker } from "../src/internal/sshOutput.js"
 import { reconnectSchedule, resolveSettings } from "../src/Ssh.js"
@@ -242,5 +242,23 @@ describe("guest output parsers", () => {
     expect(parseFileRead("{\"content\":\"\"}")).toStrictEqual({ content: Buffer.alloc(0), truncated: false })
     expect(parseFileRead("{\"content\":\"!!\"}")).toBeNull()
     expect(parseFileRead("")).toBeNull()
+  })
+})
+
+describe("parseSha256Sum", () => {
+  const hash = "2c8b08da5ce60398e1f19af0e5dccc744df274b826abe585eaba68c525434806"
+  it("reads GNU's plain and escaped lines, BusyBox's and stdin's", () => {
+    expect(parseSha256Sum(`${hash}  /etc/hosts\n`)).toBe(hash)
+    // GNU coreutils: a name with a backslash or newline is escaped and the line starts with a backslash
+    expect(parseSha256Sum(`\\${hash}  /root/a\\\\b\n`)).toBe(hash)
+    expect(parseSha256Sum(`${hash}  -\n`)).toBe(hash)
+    expect(parseSha256Sum(hash)).toBe(hash)
+  })
+
+  it("anything else comes back as its first word, for the mismatch report", () => {
+    expect(parseSha256Sum("sha256sum: /x: No such file or directory\n")).toBe("sha256sum:")
+    expect(parseSha256Sum(`${hash}0  x`)).toBe(`${hash}0`)
+    expect(parseSha256Sum(`\\${hash.toUpperCase()}  x`)).toBe(`\\${hash.toUpperCase()}`)
+    expect(parseSha256Sum("")).toBe("")
   })
 })

@@ -62,6 +62,16 @@ export const parsePctProbe = (stdout: string): PctProbe | null => {
   }
 }
 
+/**
+ * The hash in a `sha256sum` line. GNU coreutils escapes a file name holding a backslash or newline and
+ * then starts the line with a backslash (`\<hash>  <escaped name>`); BusyBox does not. Anything that is
+ * not 64 hex digits comes back as the line's first word, so a mismatch names what was printed.
+ */
+export const parseSha256Sum = (stdout: string): string => {
+  const m = /^\\?([0-9a-f]{64})(?=\s|$)/.exec(stdout)
+  return m !== null ? m[1]! : (stdout.split(/\s+/)[0] ?? "")
+}
+
 /** Parses `stat -c '%F|%s|%a|%u|%g'`; `null` when malformed. */
 export const parseStat = (stdout: string): GuestFileStat | null => {
   const line = stdout.replace(/\n$/, "")
