@@ -36,10 +36,18 @@ export const QM_READ_MAX_BYTES = 16 * 1024 * 1024
 export const QM_FILE_WRITE_SCRIPT = 'exec pvesh create "$1" --file "$2" --content "$(cat)" --encode 0'
 
 /**
+ * The `stat` of a container file, in the C locale: GNU stat translates `%F` ("reguläre Datei") and its
+ * errors, and `pct exec` passes the node session's LANG/LANGUAGE into the container.
+ */
+export const PCT_STAT_ARGV = ["env", "LC_ALL=C", "stat", "-c", "%F|%s|%a|%u|%g", "--"] as const
+
+/**
  * Resolves `$1`, then prints it, NUL, its stat line (or `ABSENT`), NUL, and the bytes of a regular file
  * of at most `$2` bytes. Exit 3: the parent directory is missing; exit 4: stat failed on an existing path.
+ * Runs in the C locale (see `PCT_STAT_ARGV`).
  */
 export const PCT_READ_STATE_SCRIPT = [
+  "export LC_ALL=C",
   'r=$(readlink -f -- "$1") || exit 3',
   '[ -n "$r" ] || exit 3',
   "printf '%s\\0' \"$r\"",
@@ -98,7 +106,7 @@ export const make = (options: { readonly node: string }) =>
 
     const pctStat = Effect.fn("GuestFiles.pctStat")(function*(vmid: number, path: string) {
       const [v, p] = yield* args(vmid, path)
-      const r = yield* shell.exec(["pct", "exec", v, "--", "stat", "-c", "%F|%s|%a|%u|%g", "--", p])
+      const r = yield* shell.exec(["pct", "exec", v, "--", ...PCT_STAT_ARGV, p])
       if (r.exitCode === 0) {
         const parsed = parseStat(r.stdout)
         if (parsed) return Option.some(parsed)

@@ -232,9 +232,9 @@ describe("pctWrite", () => {
 describe("pctStat / pctResolve", () => {
   it.effect("explicit existence: stat output, No such file, stopped guest", () => {
     const s = scripted([
-      { match: is("pct", "exec", "100", "--", "stat", "-c", "%F|%s|%a|%u|%g", "--", "/etc/hosts"), reply: () => ok({ stdout: "regular file|12|644|0|0\n" }) },
-      { match: is("pct", "exec", "100", "--", "stat"), reply: () => ok({ exitCode: 1, stderr: "stat: cannot statx '/x': No such file or directory\n" }) },
-      { match: is("pct", "exec", "102", "--", "stat"), reply: () => ok({ exitCode: 255, stderr: "container '102' not running!\n" }) },
+      { match: is("pct", "exec", "100", "--", "env", "LC_ALL=C", "stat", "-c", "%F|%s|%a|%u|%g", "--", "/etc/hosts"), reply: () => ok({ stdout: "regular file|12|644|0|0\n" }) },
+      { match: is("pct", "exec", "100", "--", "env", "LC_ALL=C", "stat"), reply: () => ok({ exitCode: 1, stderr: "stat: cannot statx '/x': No such file or directory\n" }) },
+      { match: is("pct", "exec", "102", "--", "env", "LC_ALL=C", "stat"), reply: () => ok({ exitCode: 255, stderr: "container '102' not running!\n" }) },
       { match: is("pct", "exec", "100", "--", "readlink", "-f", "--", "/no/dir/x"), reply: () => ok({ exitCode: 1 }) },
       { match: is("pct", "exec", "100", "--", "readlink", "-f", "--", "/etc/localtime"), reply: () => ok({ stdout: "/usr/share/zoneinfo/Etc/UTC\n" }) }
     ])
