@@ -538,6 +538,31 @@ describe("classification table", () => {
 })
 
 describe("classification details", () => {
+  it("a shell whose script operand names standard input reads it as sh -s does; other descriptors are confirm", () => {
+    // the previous build allowed every one of these
+    for (const cmd of [
+      "sh /dev/stdin <<< reboot",
+      "bash /dev/fd/0 <<< reboot",
+      "sh /proc/self/fd/0 <<< reboot",
+      "sh //dev/./stdin <<EOF\nreboot\nEOF",
+      "cd /dev && sh ./stdin <<< reboot"
+    ]) {
+      const c = classify(cmd, "guest")
+      expect(c.class, cmd).toBe("confirm")
+      expect(c.reasons.join(" "), cmd).toContain("reboot changes the guest's power state")
+    }
+    expect(classify("echo reboot | sh /dev/stdin", "host").reasons).toEqual(["pipes into a shell (sh)"])
+    expect(classify("sh /dev/stdin < /tmp/x", "host").reasons).toEqual(["feeds a file into a shell (sh < /tmp/x)"])
+    expect(classify("sh /dev/fd/3 3<<< reboot", "host").reasons).toEqual(["sh runs a script from file descriptor 3 (/dev/fd/3)"])
+    expect(classify("source /dev/fd/0 <<< reboot", "host").reasons).toEqual(["source reads a script from standard input"])
+    expect(classify(". /dev/fd/4 4<<< reboot", "host").reasons).toEqual([". reads a script from file descriptor 4 (/dev/fd/4)"])
+    expect(classify("sh /proc/1/fd/0", "host").reasons).toEqual(["sh runs a script from another process's file descriptor (/proc/1/fd/0)"])
+    // a script from standard input that holds nothing dangerous, and ordinary script files, stay allowed
+    expect(classify("sh /dev/stdin <<< 'echo hi'", "host").class).toBe("allow")
+    expect(classify("bash ./build.sh", "host").class).toBe("allow")
+    expect(classify("sh /dev/stdin", "host").class).toBe("allow")
+  })
+
   it("marks protected findings and names the target", () => {
     const c = classify("cd /etc/pve && rm user.cfg", "host")
     expect(c).toMatchObject({ class: "deny", protected: true })

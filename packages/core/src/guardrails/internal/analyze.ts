@@ -376,8 +376,10 @@ export const analyzeArgv = (argv: ReadonlyArray<string>, scope: Scope, stdin: St
     if (file === undefined) return
     if (isDynamic(file)) scope.add("confirm", `${name} of a file only known at run time (${show(file)})`)
     else if (scope.runsWritten(file.includes("/") ? file : `./${file}`)) scope.add("confirm", `${name} of ${show(file)}, which this command wrote`)
-    else if ((file === "/dev/stdin" || file === "-" || file === "/proc/self/fd/0") && stdin.kind !== "none") {
-      scope.add("confirm", `${name} reads a script from standard input`)
+    else {
+      const fd = file === "-" ? 0 : scriptDescriptor(file, scope.cwd)
+      if (fd === 0 && stdin.kind !== "none") scope.add("confirm", `${name} reads a script from standard input`)
+      else if (fd !== null && fd !== 0) scope.add("confirm", `${name} reads a script from ${descriptorText(fd)} (${show(file)})`)
     }
     return
   }
@@ -419,6 +421,23 @@ const followPeel = (peel: Peel, scope: Scope, stdin: Stdin, stdinArgs: boolean, 
   }
 }
 
+/**
+ * The file descriptor a script path reads, when it names one: `/dev/stdin` (0), `/dev/stdout` (1),
+ * `/dev/stderr` (2), `/dev/fd/N`, `/proc/self|thread-self/fd/N`, after lexical normalization; -1 for
+ * another process's (`/proc/<pid>/fd/N`), whose content nothing here can know.
+ */
+const scriptDescriptor = (file: string, cwd: string | undefined): number | null => {
+  const p = Rules.changeDir(cwd, file)
+  if (p === undefined) return null
+  const named = ["/dev/stdin", "/dev/stdout", "/dev/stderr"].indexOf(p)
+  if (named !== -1) return named
+  const m = /^\/(?:dev\/fd|proc\/(self|thread-self|\d+)\/fd)\/(\d+)$/.exec(p)
+  if (m === null) return null
+  return m[1] !== undefined && /^\d+$/.test(m[1]) ? -1 : Number(m[2])
+}
+
+const descriptorText = (fd: number) => (fd === -1 ? "another process's file descriptor" : `file descriptor ${fd}`)
+
 /** `sh|bash|… -c string`, a script file, or a shell reading its standard input. */
 const shell = (name: string, args: ReadonlyArray<string>, scope: Scope, stdin: Stdin, stdinArgs: boolean): void => {
   let hasC = false
@@ -449,9 +468,12 @@ const shell = (name: string, args: ReadonlyArray<string>, scope: Scope, stdin: S
     if (script !== undefined) nestedScript(script, scope, `${name} -c`)
     return
   }
-  if (operands.length > 0 && !readsStdin) {
+  // a script operand naming standard input (`sh /dev/stdin <<< …`) reads it as `sh -s` does
+  const fd = operands.length > 0 && !readsStdin && !isDynamic(operands[0]!) ? scriptDescriptor(operands[0]!, scope.cwd) : null
+  if (operands.length > 0 && !readsStdin && fd !== 0) {
     const file = operands[0]!
     if (isDynamic(file)) scope.add("confirm", `${name} runs a script only known at run time (${show(file)})`)
+    else if (fd !== null) scope.add("confirm", `${name} runs a script from ${descriptorText(fd)} (${show(file)})`)
     else if (scope.runsWritten(file.includes("/") ? file : `./${file}`)) scope.add("confirm", `${name} runs ${show(file)}, which this command wrote`)
     return
   }
