@@ -538,6 +538,19 @@ describe("classification table", () => {
 })
 
 describe("classification details", () => {
+  it("rsync --delete into a local destination is judged as a recursive delete of it", () => {
+    // the previous build allowed `rsync -a --delete /empty/ /`, which empties the filesystem
+    expect(classify("rsync -a --delete /empty/ /", "guest")).toMatchObject({ class: "deny", reasons: ["rsync --delete into /: removes / (the whole filesystem)"] })
+    expect(classify("rsync -a --delete-after /empty/ /usr", "guest").class).toBe("deny")
+    expect(classify("rsync -a --delete-excluded /src/ /etc", "guest").class).toBe("deny")
+    expect(classify("rsync -a --del /x/ /var/lib", "guest").class).toBe("confirm")
+    expect(classify("rsync -a --delete /x/ /etc/pve/", "host")).toMatchObject({ class: "deny", protected: true })
+    // without --delete, into a remote host, or deeper than a direct child: as before
+    for (const cmd of ["rsync -a /src/ /", "rsync -a --delete /src/ host:/", "rsync -a --delete ./dist/ /var/www/html/", "rsync -a -- --delete /x"]) {
+      expect(classify(cmd, "host").class, cmd).toBe("allow")
+    }
+  })
+
   it("a shell whose script operand names standard input reads it as sh -s does; other descriptors are confirm", () => {
     // the previous build allowed every one of these
     for (const cmd of [

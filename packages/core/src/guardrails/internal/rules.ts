@@ -372,7 +372,14 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       scope.heavy("rsync (bulk transfer)")
       const ops = operandsOf(args, "eTfM", ["rsh", "filter", "exclude", "include", "temp-dir", "log-file", "backup-dir", "password-file", "remote-option", "chmod", "chown", "rsync-path", "exclude-from", "include-from", "files-from"])
       const dest = ops[ops.length - 1]
-      if (ops.length >= 2 && dest !== undefined) checkRemoteOrLocalDestination(dest, ops.slice(0, -1), scope, "rsync")
+      if (ops.length >= 2 && dest !== undefined) {
+        checkRemoteOrLocalDestination(dest, ops.slice(0, -1), scope, "rsync")
+        // --delete removes whatever the destination holds that the source lacks: `rsync -a --delete
+        // /empty/ /` empties the filesystem, so a local destination is judged as a recursive delete
+        const end = args.indexOf("--")
+        const deletes = (end === -1 ? args : args.slice(0, end)).some((a) => a === "--del" || a.startsWith("--delete"))
+        if (deletes && !/^(?:[^/@:]+@)?(\[[^\]]+\]|[^/:]+):/.test(dest)) checkRemove(dest, scope, `rsync --delete into ${show(dest)}`, true)
+      }
       return
     }
     case "dd": {
