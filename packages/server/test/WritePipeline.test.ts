@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
+import * as Fiber from "effect/Fiber"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -166,5 +167,77 @@ describe("WritePipeline: the previous content compressed off the main thread", (
       const mine = r.versions.find((v) => v.opId !== "earlier")!
       expect(mine.kind).toBe("full")
       expect(yield* r.restored(mine.versionId)).toBe(underLock)
+    }))
+})
+
+describe("WritePipeline: a cancelled write", () => {
+  /** Runs a write whose intent append waits for `gate`, or whose guest write never ends; returns the fiber. */
+  const start = (options: { readonly holdIntent?: Deferred.Deferred<void>; readonly holdOutcome?: Deferred.Deferred<void>; readonly hangWrite?: boolean }) =>
+    Effect.gen(function* () {
+      const { io, writes } = fakeTarget("a = 1\n")
+      const log = yield* AuditLogJsonl.makeMemory()
+      const store = yield* BackupStoreFs.makeMemory()
+      const intentStarted = yield* Deferred.make<void>()
+      const writeStarted = yield* Deferred.make<void>()
+      const outcomeStarted = yield* Deferred.make<void>()
+      const audit: AuditLog.Service = {
+        ...log.service,
+        append: (entry) =>
+          entry.phase === "intent" && options.holdIntent !== undefined
+            ? Effect.zipRight(Effect.zipRight(Deferred.succeed(intentStarted, undefined), Deferred.await(options.holdIntent)), log.service.append(entry))
+            : entry.phase === "outcome" && options.holdOutcome !== undefined
+            ? Effect.zipRight(Effect.zipRight(Deferred.succeed(outcomeStarted, undefined), Deferred.await(options.holdOutcome)), log.service.append(entry))
+            : log.service.append(entry)
+      }
+      const target: TargetIo = options.hangWrite === true ? { ...io, write: () => Effect.zipRight(Deferred.succeed(writeStarted, undefined), Effect.never) } : io
+      const fiber = yield* WritePipeline.run("pct_write_file", target, utf8("a = 2\n"), { dryRun: false, confirm: false }).pipe(
+        Effect.provide(Layer.mergeAll(Layer.succeed(BackupStore, store), Layer.succeed(Confirm, flagOnly), Limits.layer())),
+        Effect.provideService(AuditLog, audit),
+        Effect.fork
+      )
+      const records = () => log.records().map((rec) => `${rec.phase}${rec.outcome !== undefined ? `:${rec.outcome}` : ""}`)
+      return { fiber, writes, store, io, records, intentStarted, writeStarted, outcomeStarted, log }
+    })
+
+  it.live("cancelled while its intent is being written: the intent gets a failed outcome and the version goes", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const w = yield* start({ holdIntent: gate })
+      yield* Deferred.await(w.intentStarted)
+      // the cancellation arrives mid-bookkeeping; the previous build left the intent without an outcome
+      // and the stored version behind
+      const interrupted = yield* Effect.fork(Fiber.interrupt(w.fiber))
+      yield* Effect.sleep("20 millis")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(interrupted)
+      expect(w.records()).toEqual(["intent", "outcome:failed"])
+      expect(w.log.records().at(-1)).toMatchObject({ note: "cancelled before the guest was touched", error: { code: "Cancelled" } })
+      expect(w.writes).toEqual([])
+      expect(yield* w.store.versions(w.io.target.descriptor)).toEqual([])
+    }))
+
+  it.live("cancelled during the guest write: the outcome is unknown and the version kept, marked uncertain", () =>
+    Effect.gen(function* () {
+      const w = yield* start({ hangWrite: true })
+      yield* Deferred.await(w.writeStarted)
+      yield* Fiber.interrupt(w.fiber)
+      expect(w.records()).toEqual(["intent", "outcome:unknown"])
+      const versions = yield* w.store.versions(w.io.target.descriptor)
+      expect(versions.map((v) => v.uncertain)).toEqual([true])
+    }))
+
+  it.live("cancelled once the new content is verified: the write happened, its outcome is ok and its version certain", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const w = yield* start({ holdOutcome: gate })
+      yield* Deferred.await(w.outcomeStarted)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(w.fiber))
+      yield* Effect.sleep("20 millis")
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(interrupting)
+      expect(w.writes).toEqual(["a = 2\n"])
+      expect(w.records()).toEqual(["intent", "outcome:ok"])
+      const versions = yield* w.store.versions(w.io.target.descriptor)
+      expect(versions.map((v) => v.uncertain)).toEqual([false])
     }))
 })

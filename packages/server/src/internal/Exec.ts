@@ -158,17 +158,20 @@ export const run = <X extends ExecOutcome, R>(
         isRevertible: false
       }
     }
-    yield* Guests.audit(op, "intent", {})
-    const result = yield* Guests.withOutcomeOnFailure(op, exec(timeoutMs))
-    yield* Guests.auditOutcome(op, {
-      outcome: result.timedOut && result.exitCode === null ? "unknown" : "ok",
-      shell: result.shell,
-      exitCode: result.exitCode,
-      ...(result.signal !== null ? { signal: result.signal } : {}),
-      timedOut: result.timedOut,
-      stdoutBytes: result.stdoutBytes,
-      stderrBytes: result.stderrBytes,
-      durationMs: result.durationMs
-    })
+    const result = yield* Guests.audited(
+      op,
+      {},
+      Effect.tap(Guests.withOutcomeOnFailure(op, exec(timeoutMs)), (result) =>
+        Guests.auditOutcome(op, {
+          outcome: result.timedOut && result.exitCode === null ? "unknown" : "ok",
+          shell: result.shell,
+          exitCode: result.exitCode,
+          ...(result.signal !== null ? { signal: result.signal } : {}),
+          timedOut: result.timedOut,
+          stdoutBytes: result.stdoutBytes,
+          stderrBytes: result.stderrBytes,
+          durationMs: result.durationMs
+        }))
+    )
     return { result, confirmGated: via !== undefined, classification, opId: op.opId }
   })

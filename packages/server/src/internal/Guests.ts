@@ -113,6 +113,8 @@ export interface OpContext {
   readonly tool: string
   readonly startedAt: number
   readonly base: Partial<AuditEntry>
+  /** Set when the operation's outcome record is started; shared by every copy of the context. */
+  readonly outcome: { started: boolean }
 }
 
 /** Starts an operation: a fresh opId and the shared record fields. */
@@ -121,7 +123,8 @@ export const beginOp = (tool: string, vmid: number) =>
     opId: randomUUID(),
     tool,
     startedAt,
-    base: { target: `guest:${vmid}`, vmid }
+    base: { target: `guest:${vmid}`, vmid },
+    outcome: { started: false }
   }))
 
 /** Appends a record of the operation; `AuditUnavailable` when it was not durably written. */
@@ -130,11 +133,18 @@ export const audit = (op: OpContext, phase: AuditEntry["phase"], fields: Partial
     log.append({ ...op.base, ...fields, opId: op.opId, tool: op.tool, phase } as AuditEntry)
   )
 
-/** Appends an outcome record after the node was touched; a failed append only logs (the tool still returns). */
+/**
+ * Appends the operation's outcome record; a failed append only logs (the tool still returns). An append
+ * once started completes even if the call is cancelled meanwhile (it is one file write).
+ */
 export const auditOutcome = (op: OpContext, fields: Partial<AuditEntry>) =>
-  audit(op, "outcome", fields).pipe(
+  Effect.suspend(() => {
+    op.outcome.started = true
+    return audit(op, "outcome", fields)
+  }).pipe(
     Effect.asVoid,
-    Effect.catchAll((e) => Effect.logWarning(`audit outcome of ${op.tool} ${op.opId} not written: ${e.message}`))
+    Effect.catchAll((e) => Effect.logWarning(`audit outcome of ${op.tool} ${op.opId} not written: ${e.message}`)),
+    Effect.uninterruptible
   )
 
 /** Audits a refusal (one `refused` record) and fails with the refusal. */
@@ -147,9 +157,23 @@ export const refuse = <E extends ToolError>(op: OpContext, error: E) =>
 /** Milliseconds since the operation started. */
 export const elapsed = (op: OpContext) => Effect.map(Clock.currentTimeMillis, (now) => now - op.startedAt)
 
-/** Appends the `unknown` outcome of an operation interrupted after its intent was recorded. */
+/** Appends the `unknown` outcome of an operation interrupted after its intent, unless it has its outcome. */
 export const auditInterrupted = (op: OpContext) =>
-  Effect.flatMap(elapsed(op), (durationMs) => auditOutcome(op, { outcome: "unknown", durationMs, note: "interrupted" }))
+  Effect.suspend(() =>
+    op.outcome.started
+      ? Effect.void
+      : Effect.flatMap(elapsed(op), (durationMs) => auditOutcome(op, { outcome: "unknown", durationMs, note: "interrupted" }))
+  )
+
+/**
+ * Runs an audited operation: its intent record (fails with `AuditUnavailable`, and then nothing happens),
+ * then `body`. A cancellation never splits them: it waits for the intent, and cancelling `body` leaves
+ * the `unknown` outcome unless `body` wrote one. So an intent without outcome means the process died.
+ */
+export const audited = <A, E, R>(op: OpContext, fields: Partial<AuditEntry>, body: Effect.Effect<A, E, R>) =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.zipRight(audit(op, "intent", fields), restore(body).pipe(Effect.onInterrupt(() => auditInterrupted(op))))
+  )
 
 /**
  * Runs the node-touching part of an audited operation: on failure an outcome `failed` record is written

@@ -231,54 +231,86 @@ export const run = (
         )
         // The intent record and the backup are written side by side; the guest is touched only when both are
         // durable. A failed backup gets its outcome record after the intent; a failed intent drops the backup.
-        let intentWritten = false
-        const [intent, backup] = yield* Effect.all(
-          [Effect.either(Effect.tap(Guests.audit(opGated, "intent", {}), () => (intentWritten = true))), Effect.either(store.store(request))],
-          { concurrency: 2 }
-        ).pipe(Effect.onInterrupt(() => (intentWritten ? Guests.auditInterrupted(opGated) : Effect.void)))
-        if (Either.isLeft(intent)) {
-          if (Either.isRight(backup)) yield* Effect.ignore(store.remove(descriptor, backup.right.versionId))
-          return yield* Effect.fail(intent.left)
-        }
-        const stored = yield* Guests.withOutcomeOnFailure(opGated, Either.match(backup, { onLeft: Effect.fail, onRight: Effect.succeed }))
-        const written = yield* io.write(content, meta).pipe(
-          Effect.tapError((e) =>
-            e._tag === "WriteVerificationFailed"
-              ? Effect.void
-              : isUnknownOutcome(e)
-                ? Effect.ignore(store.markUncertain(descriptor, stored.versionId))
-                : Effect.ignore(store.remove(descriptor, stored.versionId))
-          ),
-          (eff) => Guests.withOutcomeOnFailure({ ...opGated, base: { ...opGated.base, versionId: stored.versionId } }, eff)
+        // A cancellation waits for both: an intent never lacks its outcome (unless the process dies) and a
+        // version never outlives a write that did not happen.
+        return yield* Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function* () {
+            const [intent, backup] = yield* Effect.all([Effect.either(Guests.audit(opGated, "intent", {})), Effect.either(store.store(request))], {
+              concurrency: 2
+            })
+            if (Either.isLeft(intent)) {
+              if (Either.isRight(backup)) yield* Effect.ignore(store.remove(descriptor, backup.right.versionId))
+              return yield* Effect.fail(intent.left)
+            }
+            const stored = yield* Guests.withOutcomeOnFailure(opGated, Either.match(backup, { onLeft: Effect.fail, onRight: Effect.succeed }))
+            const opStored = { ...opGated, base: { ...opGated.base, versionId: stored.versionId } }
+            let touched = false
+            let verified = false
+            const finish = Effect.gen(function* () {
+              touched = true
+              const written = yield* io.write(content, meta).pipe(
+                Effect.tapError((e) =>
+                  e._tag === "WriteVerificationFailed"
+                    ? Effect.void
+                    : isUnknownOutcome(e)
+                      ? Effect.ignore(store.markUncertain(descriptor, stored.versionId))
+                      : Effect.ignore(store.remove(descriptor, stored.versionId))
+                ),
+                (eff) => Guests.withOutcomeOnFailure(opStored, eff)
+              )
+              if (written.sha256 !== plan.newSha256) {
+                const err = new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.newSha256, actual: written.sha256 })
+                return yield* Guests.withOutcomeOnFailure(opGated, Effect.fail(err))
+              }
+              verified = true
+              const durationMs = yield* Guests.elapsed(op)
+              const warnings = [...stored.warnings, ...(plan.newFile && io.newFileMeta === null ? ["the new file got the guest agent's default mode and owner"] : [])]
+              yield* Guests.auditOutcome(opGated, {
+                outcome: "ok",
+                versionId: stored.versionId,
+                durationMs,
+                historyCommitted: false,
+                ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
+                ...(warnings.length > 0 ? { warnings } : {})
+              })
+              return {
+                dryRun: false,
+                ...common,
+                bytes: content.length,
+                prevSha256: plan.prevSha256,
+                newSha256: plan.newSha256,
+                versionId: stored.versionId,
+                revertible: stored.revertible && plan.wouldBeRevertible,
+                verified: true,
+                historyCommitted: false,
+                opId: op.opId,
+                warnings,
+                ...metaFields
+              }
+            })
+            // Cancelled before the write began: it did not happen, so its version goes and the outcome says
+            // so. Cancelled during it: the guest may hold either content, so the version is kept, uncertain.
+            // Cancelled once the new content was verified: the write happened, and its outcome says so.
+            return yield* restore(finish).pipe(
+              Effect.onInterrupt(() =>
+                verified
+                  ? Effect.void
+                  : touched
+                  ? Effect.zipRight(Effect.ignore(store.markUncertain(descriptor, stored.versionId)), Guests.auditInterrupted(opStored))
+                  : Effect.zipRight(
+                    Effect.ignore(store.remove(descriptor, stored.versionId)),
+                    Effect.flatMap(Guests.elapsed(op), (durationMs) =>
+                      Guests.auditOutcome(opGated, {
+                        outcome: "failed",
+                        durationMs,
+                        note: "cancelled before the guest was touched",
+                        error: { code: "Cancelled", message: "The call was cancelled before the guest was touched; nothing was written." }
+                      }))
+                  )
+              )
+            )
+          })
         )
-        if (written.sha256 !== plan.newSha256) {
-          const err = new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.newSha256, actual: written.sha256 })
-          return yield* Guests.withOutcomeOnFailure(opGated, Effect.fail(err))
-        }
-        const durationMs = yield* Guests.elapsed(op)
-        const warnings = [...stored.warnings, ...(plan.newFile && io.newFileMeta === null ? ["the new file got the guest agent's default mode and owner"] : [])]
-        yield* Guests.auditOutcome(opGated, {
-          outcome: "ok",
-          versionId: stored.versionId,
-          durationMs,
-          historyCommitted: false,
-          ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
-          ...(warnings.length > 0 ? { warnings } : {})
-        })
-        return {
-          dryRun: false,
-          ...common,
-          bytes: content.length,
-          prevSha256: plan.prevSha256,
-          newSha256: plan.newSha256,
-          versionId: stored.versionId,
-          revertible: stored.revertible && plan.wouldBeRevertible,
-          verified: true,
-          historyCommitted: false,
-          opId: op.opId,
-          warnings,
-          ...metaFields
-        }
       })
     )
   })

@@ -37,28 +37,33 @@ export const guest_restart = Tool.make(
       const op = { ...op0, base: { ...op0.base, guestType: guest.type } }
       const before = yield* Guests.currentStatus(guest)
       if (before !== "running") return yield* Guests.refuse(op, new GuestNotRunning({ vmid: guest.vmid, status: before }))
-      yield* Guests.audit(op, "intent", { note: "reboot" })
-      const { upid, outcome, status } = yield* Guests.withOutcomeOnFailure(
+      return yield* Guests.audited(
         op,
+        { note: "reboot" },
         Effect.gen(function* () {
-          const upid = yield* Guests.postPower(guest, "reboot")
-          const outcome = yield* Guests.waitTask(upid, `restarting ${guest.vmid}`)
-          const status = yield* Guests.currentStatus(guest).pipe(
-            Effect.filterOrFail((s) => s === "running", (s) => s),
-            Effect.retry({ schedule: untilRunning, while: (s) => typeof s === "string" }),
-            Effect.catchIf((s): s is string => typeof s === "string", (s) => Effect.succeed(s))
+          const { upid, outcome, status } = yield* Guests.withOutcomeOnFailure(
+            op,
+            Effect.gen(function* () {
+              const upid = yield* Guests.postPower(guest, "reboot")
+              const outcome = yield* Guests.waitTask(upid, `restarting ${guest.vmid}`)
+              const status = yield* Guests.currentStatus(guest).pipe(
+                Effect.filterOrFail((s) => s === "running", (s) => s),
+                Effect.retry({ schedule: untilRunning, while: (s) => typeof s === "string" }),
+                Effect.catchIf((s): s is string => typeof s === "string", (s) => Effect.succeed(s))
+              )
+              return { upid, outcome, status }
+            })
           )
-          return { upid, outcome, status }
+          const durationMs = yield* Guests.elapsed(op)
+          yield* Guests.auditOutcome(op, {
+            outcome: status === "running" ? "ok" : "failed",
+            upid,
+            taskStatus: outcome.exitstatus,
+            durationMs,
+            ...(status === "running" ? {} : { note: `guest is ${status} after the reboot` })
+          })
+          return { vmid: guest.vmid, guestType: guest.type, upid, taskStatus: outcome.exitstatus, status, durationMs, opId: op.opId }
         })
       )
-      const durationMs = yield* Guests.elapsed(op)
-      yield* Guests.auditOutcome(op, {
-        outcome: status === "running" ? "ok" : "failed",
-        upid,
-        taskStatus: outcome.exitstatus,
-        durationMs,
-        ...(status === "running" ? {} : { note: `guest is ${status} after the reboot` })
-      })
-      return { vmid: guest.vmid, guestType: guest.type, upid, taskStatus: outcome.exitstatus, status, durationMs, opId: op.opId }
     })
 )

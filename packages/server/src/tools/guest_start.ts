@@ -36,18 +36,23 @@ export const guest_start = Tool.make(
         yield* Guests.auditOutcome(op, { outcome: "noop", durationMs, note: "already running" })
         return { vmid: guest.vmid, guestType: guest.type, upid: null, taskStatus: null, status: before, durationMs, opId: op.opId, alreadyRunning: true }
       }
-      yield* Guests.audit(op, "intent", { note: `start (was ${before})` })
-      const { upid, outcome, status } = yield* Guests.withOutcomeOnFailure(
+      return yield* Guests.audited(
         op,
+        { note: `start (was ${before})` },
         Effect.gen(function* () {
-          const upid = yield* Guests.postPower(guest, "start")
-          const outcome = yield* Guests.waitTask(upid, `starting ${guest.vmid}`)
-          const status = yield* Guests.currentStatus(guest)
-          return { upid, outcome, status }
+          const { upid, outcome, status } = yield* Guests.withOutcomeOnFailure(
+            op,
+            Effect.gen(function* () {
+              const upid = yield* Guests.postPower(guest, "start")
+              const outcome = yield* Guests.waitTask(upid, `starting ${guest.vmid}`)
+              const status = yield* Guests.currentStatus(guest)
+              return { upid, outcome, status }
+            })
+          )
+          const durationMs = yield* Guests.elapsed(op)
+          yield* Guests.auditOutcome(op, { outcome: "ok", upid, taskStatus: outcome.exitstatus, durationMs })
+          return { vmid: guest.vmid, guestType: guest.type, upid, taskStatus: outcome.exitstatus, status, durationMs, opId: op.opId, alreadyRunning: false }
         })
       )
-      const durationMs = yield* Guests.elapsed(op)
-      yield* Guests.auditOutcome(op, { outcome: "ok", upid, taskStatus: outcome.exitstatus, durationMs })
-      return { vmid: guest.vmid, guestType: guest.type, upid, taskStatus: outcome.exitstatus, status, durationMs, opId: op.opId, alreadyRunning: false }
     })
 )

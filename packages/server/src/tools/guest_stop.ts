@@ -68,33 +68,38 @@ export const guest_stop = Tool.make(
         yield* Guests.auditOutcome(op, { outcome: "noop", durationMs, note: "already stopped" })
         return { vmid: guest.vmid, guestType: guest.type, upid: null, taskStatus: null, status: before, durationMs, opId: op.opId, alreadyStopped: true, mode }
       }
-      yield* Guests.audit(op, "intent", { note: `${mode} stop (was ${before})${input.graceful ? `, timeout ${timeoutSecs} s` : ""}` })
-      const { upid, outcome, status } = yield* Guests.withOutcomeOnFailure(
+      return yield* Guests.audited(
         op,
+        { note: `${mode} stop (was ${before})${input.graceful ? `, timeout ${timeoutSecs} s` : ""}` },
         Effect.gen(function* () {
-          const upid = input.graceful
-            ? yield* Guests.postPower(guest, "shutdown", { timeout: timeoutSecs, forceStop: 0 })
-            : yield* Guests.postPower(guest, "stop")
-          const outcome = yield* Guests.waitTask(upid, `stopping ${guest.vmid}`).pipe(
-            Effect.catchTag("TaskFailed", (e) =>
-              Effect.fail(
-                input.graceful
-                  ? new TaskFailed({
-                      upid: e.upid,
-                      exitstatus: e.exitstatus,
-                      logTail: e.logTail,
-                      advice: `The guest did not shut down cleanly within ${timeoutSecs} s; a hard stop (graceful:false, with the user's agreement) powers it off immediately.`
-                    })
-                  : e
+          const { upid, outcome, status } = yield* Guests.withOutcomeOnFailure(
+            op,
+            Effect.gen(function* () {
+              const upid = input.graceful
+                ? yield* Guests.postPower(guest, "shutdown", { timeout: timeoutSecs, forceStop: 0 })
+                : yield* Guests.postPower(guest, "stop")
+              const outcome = yield* Guests.waitTask(upid, `stopping ${guest.vmid}`).pipe(
+                Effect.catchTag("TaskFailed", (e) =>
+                  Effect.fail(
+                    input.graceful
+                      ? new TaskFailed({
+                          upid: e.upid,
+                          exitstatus: e.exitstatus,
+                          logTail: e.logTail,
+                          advice: `The guest did not shut down cleanly within ${timeoutSecs} s; a hard stop (graceful:false, with the user's agreement) powers it off immediately.`
+                        })
+                      : e
+                  )
+                )
               )
-            )
+              const status = yield* Guests.currentStatus(guest)
+              return { upid, outcome, status }
+            })
           )
-          const status = yield* Guests.currentStatus(guest)
-          return { upid, outcome, status }
+          const durationMs = yield* Guests.elapsed(op)
+          yield* Guests.auditOutcome(op, { outcome: "ok", upid, taskStatus: outcome.exitstatus, durationMs })
+          return { vmid: guest.vmid, guestType: guest.type, upid, taskStatus: outcome.exitstatus, status, durationMs, opId: op.opId, alreadyStopped: false, mode }
         })
       )
-      const durationMs = yield* Guests.elapsed(op)
-      yield* Guests.auditOutcome(op, { outcome: "ok", upid, taskStatus: outcome.exitstatus, durationMs })
-      return { vmid: guest.vmid, guestType: guest.type, upid, taskStatus: outcome.exitstatus, status, durationMs, opId: op.opId, alreadyStopped: false, mode }
     })
 )

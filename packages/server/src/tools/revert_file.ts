@@ -126,34 +126,39 @@ export const revert_file = Tool.make(
             yield* Guests.auditOutcome(op, { outcome: "noop", note: "the file already has the version's content", durationMs: 0 })
             return { dryRun: false, ...base, newVersionId: null, verified: true, opId: op.opId }
           }
-          yield* Guests.audit(op, "intent", {})
-          yield* breaker.record(descriptor)
-          const request = { target: io.target, previous: current, next: plan.restoredBytes, tool: "revert_file", opId: op.opId }
-          const stored = yield* Guests.withOutcomeOnFailure(op, store.store(request))
-          const meta = current.meta ?? metaOf(restored.record) ?? io.newFileMeta
-          yield* Guests.withOutcomeOnFailure(
-            { ...op, base: { ...op.base, versionId: stored.versionId } },
+          return yield* Guests.audited(
+            op,
+            {},
             Effect.gen(function* () {
-              if (plan.restoredBytes === null) {
-                yield* io.remove
-                return
-              }
-              const written = yield* io.write(plan.restoredBytes, meta)
-              if (written.sha256 !== plan.restoredSha256) {
-                return yield* new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.restoredSha256 ?? "", actual: written.sha256 })
-              }
+              yield* breaker.record(descriptor)
+              const request = { target: io.target, previous: current, next: plan.restoredBytes, tool: "revert_file", opId: op.opId }
+              const stored = yield* Guests.withOutcomeOnFailure(op, store.store(request))
+              const meta = current.meta ?? metaOf(restored.record) ?? io.newFileMeta
+              yield* Guests.withOutcomeOnFailure(
+                { ...op, base: { ...op.base, versionId: stored.versionId } },
+                Effect.gen(function* () {
+                  if (plan.restoredBytes === null) {
+                    yield* io.remove
+                    return
+                  }
+                  const written = yield* io.write(plan.restoredBytes, meta)
+                  if (written.sha256 !== plan.restoredSha256) {
+                    return yield* new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.restoredSha256 ?? "", actual: written.sha256 })
+                  }
+                })
+              )
+              const durationMs = yield* Guests.elapsed(op)
+              yield* Guests.auditOutcome(op, {
+                outcome: "ok",
+                versionId: stored.versionId,
+                durationMs,
+                historyCommitted: false,
+                ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
+                ...(stored.warnings.length > 0 ? { warnings: [...stored.warnings] } : {})
+              })
+              return { dryRun: false, ...base, newVersionId: stored.versionId, verified: true, opId: op.opId }
             })
           )
-          const durationMs = yield* Guests.elapsed(op)
-          yield* Guests.auditOutcome(op, {
-            outcome: "ok",
-            versionId: stored.versionId,
-            durationMs,
-            historyCommitted: false,
-            ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
-            ...(stored.warnings.length > 0 ? { warnings: [...stored.warnings] } : {})
-          })
-          return { dryRun: false, ...base, newVersionId: stored.versionId, verified: true, opId: op.opId }
         })
       )
     })
