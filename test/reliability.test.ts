@@ -171,3 +171,58 @@ describe("dropped SSH connection mid-transfer", () => {
     expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path })).content).toBe("original\n")
   })
 })
+
+describe("cancelling writes at every moment", () => {
+  let s: BinSession
+  beforeAll(async () => {
+    // every version kept, so each operation's can be found
+    s = await connect({ ...sandbox.handle.env("companion"), MCP_BACKUP_PER_FILE_CAP: "100" })
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it("never splits an intent from its outcome: failed ones keep no version, unknown ones an uncertain one, the file old or new", async () => {
+    const path = "/root/cancel.conf"
+    const text = (tag: string) => Array.from({ length: 6000 }, (_, i) => `${tag} ${i} ${"x".repeat(20)}\n`).join("")
+    let current = text("v0")
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: current }))
+    const contents = new Set([current])
+    for (let delay = 0; delay <= 120; delay += 6) {
+      const next = text(`d${delay}`)
+      contents.add(next)
+      const abort = new AbortController()
+      const call = s.client.callTool({ name: "pct_write_file", arguments: { vmid: 100, path, content: next } }, undefined, { signal: abort.signal }).then(
+        () => "returned",
+        () => "cancelled"
+      )
+      await new Promise((r) => setTimeout(r, delay))
+      abort.abort("test")
+      await call
+    }
+    // let any write still finishing on the node land
+    await new Promise((r) => setTimeout(r, 500))
+    const live = okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path })).content
+    expect(contents.has(live)).toBe(true)
+    const records = okOf<{ items: Array<{ opId: string; phase: string; outcome?: string }> }>(
+      await s.call("query_audit", { view: "records", tool: "pct_write_file", pathContains: "cancel.conf", limit: 200 })
+    ).items
+    const versions = okOf<{ versions: Array<{ opId: string; uncertain: boolean }> }>(await s.call("list_backups", { vmid: 100, path, limit: 100 })).versions
+    const byOp = new Map<string, Array<{ phase: string; outcome?: string }>>()
+    for (const r of records) byOp.set(r.opId, [...(byOp.get(r.opId) ?? []), r])
+    const seen = new Set<string>()
+    for (const [opId, recs] of byOp) {
+      const outcomes = recs.filter((r) => r.phase === "outcome")
+      expect(recs.filter((r) => r.phase === "intent"), opId).toHaveLength(1)
+      expect(outcomes, opId).toHaveLength(1)
+      const version = versions.find((v) => v.opId === opId)
+      if (outcomes[0]!.outcome === "failed") expect(version, opId).toBeUndefined()
+      if (outcomes[0]!.outcome === "unknown") expect(version?.uncertain, opId).toBe(true)
+      if (outcomes[0]!.outcome === "ok") expect(version?.uncertain, opId).toBe(false)
+      seen.add(outcomes[0]!.outcome!)
+    }
+    // the cancellations landed at several stages (before any record, and at least one after the intent)
+    expect(byOp.size).toBeGreaterThan(1)
+    expect(okOf<{ chain: { ok: boolean } }>(await s.call("query_audit", { view: "records", verifyChain: true, limit: 1 })).chain.ok).toBe(true)
+  })
+})
