@@ -185,7 +185,7 @@ describe("cancelling writes at every moment", () => {
   it("never splits an intent from its outcome: failed ones keep no version, unknown ones an uncertain one, the file old or new", async () => {
     const path = "/root/cancel.conf"
     const text = (tag: string) => Array.from({ length: 6000 }, (_, i) => `${tag} ${i} ${"x".repeat(20)}\n`).join("")
-    let current = text("v0")
+    const current = text("v0")
     okOf(await s.call("pct_write_file", { vmid: 100, path, content: current }))
     const contents = new Set([current])
     for (let delay = 0; delay <= 120; delay += 6) {
