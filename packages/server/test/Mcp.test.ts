@@ -11,7 +11,8 @@ import * as CensusStoreFs from "@homelab-mcp/transport/CensusStoreFs"
 import type * as Tool from "@homelab-mcp/core/Tool"
 import type { OperateCaps } from "../src/Capabilities.js"
 import * as Mcp from "../src/Mcp.js"
-import { observeTools, operateTools } from "../src/toolkits.js"
+import * as JsonSchemas from "../src/internal/JsonSchemas.js"
+import { loadTools, observeTools, operateTools } from "../src/toolkits.js"
 import * as Fake from "./support/FakeNode.js"
 
 const options = (tier: "observe" | "operate", elicit = true): Mcp.Options => ({
@@ -121,11 +122,25 @@ describe("Mcp adapter", () => {
       const typed = yield* Effect.promise(() => s.call("guest_start", { vmid: "abc" }))
       expect(errorOf(typed).code).toBe("InvalidInput")
       expect(errorOf(typed).message).toBe('Parameter "vmid" must be an integer between 100 and 999999999, got "abc".')
+      // a refined, defaulted parameter (an `allOf` in its JSON schema) is described by its constraints
+      const range = yield* Effect.promise(() => s.call("query_audit", { limit: 500 }))
+      expect(errorOf(range).message).toBe('Parameter "limit" must be an integer between 1 and 200, got 500.')
       const missing = yield* Effect.promise(() => s.call("guest_start", {}))
       expect(errorOf(missing).message).toContain('Missing required parameter "vmid"')
       const combo = yield* Effect.promise(() => s.call("guest_stop", { vmid: 100, confirm: true, shutdownTimeoutSecs: 30 }))
       expect(errorOf(combo)).toMatchObject({ code: "InvalidInput", details: { key: "shutdownTimeoutSecs" } })
       expect(s.node.events).toEqual([])
+    }))
+
+  it.effect("every parameter of every tool is described by its type and bounds in InvalidInput messages", () =>
+    Effect.gen(function* () {
+      const tools = yield* Effect.promise(() => loadTools("root"))
+      const described = Mcp.descriptors(tools).flatMap((t) =>
+        Object.entries((t.inputSchema.properties ?? {}) as Record<string, JsonSchemas.Json>).map(([key, node]) => [`${t.name}.${key}`, JsonSchemas.describe(node)] as const)
+      )
+      expect(described.length).toBeGreaterThan(50)
+      expect(described.filter(([, text]) => text === "a value")).toEqual([])
+      expect(Object.fromEntries(described)["list_backups.limit"]).toBe("an integer between 1 and 100")
     }))
 
   it.scoped("every registered tool rejects one extra key (lessons A5)", () =>

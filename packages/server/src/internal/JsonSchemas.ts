@@ -74,6 +74,12 @@ export const outputSchema = (schema: Schema.Schema<any, any>): Json => ({
 /** Describes in words what a JSON Schema accepts ("an integer between 100 and 999999999"). */
 export const describe = (node: Json | undefined): string => {
   if (node === undefined) return "a value"
+  // a refined or defaulted schema is an `allOf` wrapper: its constraints are those of its parts together
+  const allOf = node["allOf"]
+  if (Array.isArray(allOf)) {
+    const { allOf: _parts, ...rest } = node
+    return describe(Object.assign({}, ...(allOf as Array<Json>), rest) as Json)
+  }
   const anyOf = node["anyOf"]
   if (Array.isArray(anyOf)) return anyOf.map((n) => describe(n as Json)).join(" or ")
   const en = node["enum"]
