@@ -125,6 +125,8 @@ describe("Mcp adapter", () => {
       // a refined, defaulted parameter (an `allOf` in its JSON schema) is described by its constraints
       const range = yield* Effect.promise(() => s.call("query_audit", { limit: 500 }))
       expect(errorOf(range).message).toBe('Parameter "limit" must be an integer between 1 and 200, got 500.')
+      const when = yield* Effect.promise(() => s.call("query_audit", { since: "yesterday" }))
+      expect(errorOf(when).message).toBe('Parameter "since" must be an ISO 8601 date-time with offset (e.g. 2026-01-31T12:00:00Z), got "yesterday".')
       const missing = yield* Effect.promise(() => s.call("guest_start", {}))
       expect(errorOf(missing).message).toContain('Missing required parameter "vmid"')
       const combo = yield* Effect.promise(() => s.call("guest_stop", { vmid: 100, confirm: true, shutdownTimeoutSecs: 30 }))

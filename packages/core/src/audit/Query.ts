@@ -15,8 +15,10 @@ export type ItemOutcome = typeof ItemOutcome.Type
 /** ISO 8601 date-time with an explicit offset (`Z` or `±hh:mm`). */
 export const IsoInstant = Schema.String.pipe(
   Schema.pattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/),
-  Schema.filter((s) => !Number.isNaN(Date.parse(s)) || "not a valid date-time"),
-  Schema.annotations({ description: "ISO 8601 date-time with offset, e.g. 2026-01-31T12:00:00Z" })
+  Schema.filter((s) => !Number.isNaN(Date.parse(s)) || "not a valid date-time", {
+    description: "an ISO 8601 date-time with offset, e.g. 2026-01-31T12:00:00Z",
+    jsonSchema: { format: "date-time" }
+  })
 )
 
 /** The input of query_audit (tools.md §3), defaults applied on decode. */

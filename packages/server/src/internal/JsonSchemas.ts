@@ -96,6 +96,7 @@ export const describe = (node: Json | undefined): string => {
     case "boolean":
       return "a boolean (true or false)"
     case "string": {
+      if (node["format"] === "date-time") return "an ISO 8601 date-time with offset (e.g. 2026-01-31T12:00:00Z)"
       const minL = node["minLength"] as number | undefined
       const maxL = node["maxLength"] as number | undefined
       const len = minL !== undefined && maxL !== undefined ? ` of ${minL}..${maxL} characters` : minL !== undefined ? ` of at least ${minL} characters` : maxL !== undefined ? ` of at most ${maxL} characters` : ""
