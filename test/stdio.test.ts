@@ -3,10 +3,10 @@
  * started in this process, at observe and at operate.
  */
 import { spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest"
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Mcp, Toolkits } from "@homelab-mcp/server"
 import { BIN, connect, errorOf, okOf, run, type BinSession } from "./support/Bin.js"
@@ -334,8 +334,10 @@ describe("the bin's tools/list is the toolkit's, and signals release everything"
   })
 
   it.each(["SIGTERM", "SIGINT"] as const)("%s after a call stops the server promptly with exit code 0", async (signal) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "homelab-mcp-sig-"))
+    onTestFinished(() => rmSync(dataDir, { recursive: true, force: true }))
     const child = spawn(process.execPath, [BIN, "serve"], {
-      env: { PATH: process.env["PATH"] ?? "", MCP_DATA_DIR: mkdtempSync(join(tmpdir(), "homelab-mcp-sig-")), ...sandbox.handle.env("operate") },
+      env: { PATH: process.env["PATH"] ?? "", MCP_DATA_DIR: dataDir, ...sandbox.handle.env("operate") },
       stdio: ["pipe", "pipe", "pipe"]
     })
     let stderr = ""
