@@ -196,22 +196,24 @@ export const run = (
             largeChangeReasons: [...plan.largeChangeReasons]
           }
         }
+        /** The write result (verified: a no-op, or a write whose new content hashed as planned). */
+        const written = (versionId: string | null, revertible: boolean, warnings: ReadonlyArray<string>): Output => ({
+          dryRun: false,
+          ...common,
+          bytes: content.length,
+          prevSha256: plan.prevSha256,
+          newSha256: plan.newSha256,
+          versionId,
+          revertible,
+          verified: true,
+          historyCommitted: false,
+          opId: op.opId,
+          warnings,
+          ...metaFields
+        })
         if (plan.unchanged) {
           yield* Guests.auditOutcome(op, { outcome: "noop", note: "content identical; nothing written", durationMs: 0 })
-          return {
-            dryRun: false,
-            ...common,
-            bytes: content.length,
-            prevSha256: plan.prevSha256,
-            newSha256: plan.newSha256,
-            versionId: null,
-            revertible: true,
-            verified: true,
-            historyCommitted: false,
-            opId: op.opId,
-            warnings: [],
-            ...metaFields
-          }
+          return written(null, true, [])
         }
         let confirmFields = {}
         if (plan.needsConfirm) {
@@ -248,7 +250,7 @@ export const run = (
             let verified = false
             const finish = Effect.gen(function* () {
               touched = true
-              const written = yield* io.write(content, meta).pipe(
+              const put = yield* io.write(content, meta).pipe(
                 Effect.tapError((e) =>
                   e._tag === "WriteVerificationFailed"
                     ? Effect.void
@@ -258,8 +260,8 @@ export const run = (
                 ),
                 (eff) => Guests.withOutcomeOnFailure(opStored, eff)
               )
-              if (written.sha256 !== plan.newSha256) {
-                const err = new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.newSha256, actual: written.sha256 })
+              if (put.sha256 !== plan.newSha256) {
+                const err = new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.newSha256, actual: put.sha256 })
                 return yield* Guests.withOutcomeOnFailure(opGated, Effect.fail(err))
               }
               verified = true
@@ -273,20 +275,7 @@ export const run = (
                 ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
                 ...(warnings.length > 0 ? { warnings } : {})
               })
-              return {
-                dryRun: false,
-                ...common,
-                bytes: content.length,
-                prevSha256: plan.prevSha256,
-                newSha256: plan.newSha256,
-                versionId: stored.versionId,
-                revertible: stored.revertible && plan.wouldBeRevertible,
-                verified: true,
-                historyCommitted: false,
-                opId: op.opId,
-                warnings,
-                ...metaFields
-              }
+              return written(stored.versionId, stored.revertible && plan.wouldBeRevertible, warnings)
             })
             // Cancelled before the write began: it did not happen, so its version goes and the outcome says
             // so. Cancelled during it: the guest may hold either content, so the version is kept, uncertain.
