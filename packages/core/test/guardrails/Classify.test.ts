@@ -538,6 +538,16 @@ describe("classification table", () => {
 })
 
 describe("classification details", () => {
+  it("unzip into /etc/pve and sqlite3 on the cluster database are protected (the previous build allowed both)", () => {
+    expect(classify("unzip x.zip -d /etc/pve", "host")).toMatchObject({ class: "deny", protected: true })
+    expect(classify("cd /etc/pve && unzip -qo x.zip", "host")).toMatchObject({ class: "deny", protected: true })
+    expect(classify("sqlite3 /var/lib/pve-cluster/config.db 'delete from tree'", "host").class).toBe("deny")
+    // listing an archive, a read-only open, and other databases and directories stay allowed
+    for (const cmd of ["cd /etc/pve && unzip -l x.zip", "unzip x.zip -d /tmp/y", "sqlite3 -readonly /var/lib/pve-cluster/config.db 'select count(*) from tree'", "sqlite3 /srv/app.db 'vacuum'"]) {
+      expect(classify(cmd, "host").class, cmd).toBe("allow")
+    }
+  })
+
   it("rsync --delete into a local destination is judged as a recursive delete of it", () => {
     // the previous build allowed `rsync -a --delete /empty/ /`, which empties the filesystem
     expect(classify("rsync -a --delete /empty/ /", "guest")).toMatchObject({ class: "deny", reasons: ["rsync --delete into /: removes / (the whole filesystem)"] })

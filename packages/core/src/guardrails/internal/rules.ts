@@ -26,7 +26,8 @@ export const KNOWN_PROGRAMS = [
   "chmod", "chown", "chgrp", "find", "mkfs", "mke2fs", "mkswap", "wipefs", "sgdisk", "blkdiscard",
   "pvecm", "pveum", "pvesh", "qm", "pct", "zpool", "zfs", "vgremove", "pvremove", "pvesm", "lvremove", "lvreduce",
   "umount", "fsck", "e2fsck", "xfs_repair", "apt", "apt-get", "aptitude", "dpkg", "kill", "killall5", "pkill",
-  "ifdown", "ifreload", "ip", "iptables", "ip6tables", "nft", "vzdump", "qmrestore", "ifconfig", "parted", "sfdisk", "tar", "curl", "wget"
+  "ifdown", "ifreload", "ip", "iptables", "ip6tables", "nft", "vzdump", "qmrestore", "ifconfig", "parted", "sfdisk", "tar", "curl", "wget",
+  "unzip", "sqlite3"
 ]
 
 // ---------------------------------------------------------------------------------------------------
@@ -689,6 +690,21 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       if (dir !== undefined) checkWrite(joinPath(dir, DYN), scope, `tar -x into ${show(dir)}`)
       return
     }
+    case "unzip": {
+      // every member lands under `-d dir` (else the current directory), unless it only lists, tests or
+      // prints to standard output (-l -v -t -z -Z -c -p)
+      if (args.some((a) => /^-[^-]/.test(a) && /[lvtzZcp]/.test(a.slice(1)))) return
+      const at = args.lastIndexOf("-d")
+      const dir = at !== -1 ? args[at + 1] : scope.cwd
+      if (dir !== undefined && args.some((a) => !a.startsWith("-"))) checkWrite(joinPath(dir, DYN), scope, `unzip into ${show(dir)}`)
+      return
+    }
+    case "sqlite3":
+      // a database opened read-write can be changed by any statement: every operand is judged as the file
+      // it may name (the cluster configuration database behind /etc/pve is protected)
+      if (args.includes("-readonly")) return
+      for (const a of args) if (!a.startsWith("-")) checkWrite(a, scope, `sqlite3 ${show(a)}`)
+      return
     case "parted": {
       const ops = operandsOf(args, "", ["align"])
       const changes = ops.slice(1).some((o) => ["mklabel", "mktable", "rm", "mkpart", "resizepart", "name", "set", "toggle"].includes(o))
