@@ -538,6 +538,18 @@ describe("classification table", () => {
 })
 
 describe("classification details", () => {
+  it("recursive ACL and attribute changes, and find -exec chmod/chown over a system directory, are judged as chmod -R", () => {
+    // the previous build allowed each of these
+    for (const cmd of ["setfacl -R -m u:x:rwx /", "chattr -R +i /etc", "setfacl -R -x u:bob /home", "find / -exec chmod 777 {} +", "find /etc -exec chown nobody {} \\;"]) {
+      expect(classify(cmd, "guest").class, cmd).toBe("deny")
+    }
+    expect(classify("find /etc -name '*.conf' -exec chmod 644 {} +", "guest").class).toBe("confirm")
+    expect(classify("chattr +i /etc/pve/user.cfg", "host")).toMatchObject({ class: "deny", protected: true })
+    for (const cmd of ["setfacl -m u:x:rwx /srv/app", "setfacl -R -m u:www-data:rx /var/www", "chattr +i /etc/resolv.conf", "find /var/www -type d -exec chmod 755 {} +"]) {
+      expect(classify(cmd, "guest").class, cmd).toBe("allow")
+    }
+  })
+
   it("unzip into /etc/pve and sqlite3 on the cluster database are protected (the previous build allowed both)", () => {
     expect(classify("unzip x.zip -d /etc/pve", "host")).toMatchObject({ class: "deny", protected: true })
     expect(classify("cd /etc/pve && unzip -qo x.zip", "host")).toMatchObject({ class: "deny", protected: true })

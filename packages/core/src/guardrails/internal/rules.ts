@@ -27,7 +27,7 @@ export const KNOWN_PROGRAMS = [
   "pvecm", "pveum", "pvesh", "qm", "pct", "zpool", "zfs", "vgremove", "pvremove", "pvesm", "lvremove", "lvreduce",
   "umount", "fsck", "e2fsck", "xfs_repair", "apt", "apt-get", "aptitude", "dpkg", "kill", "killall5", "pkill",
   "ifdown", "ifreload", "ip", "iptables", "ip6tables", "nft", "vzdump", "qmrestore", "ifconfig", "parted", "sfdisk", "tar", "curl", "wget",
-  "unzip", "sqlite3"
+  "unzip", "sqlite3", "setfacl", "chattr"
 ]
 
 // ---------------------------------------------------------------------------------------------------
@@ -175,12 +175,22 @@ const checkRemoteOrLocalDestination = (dest: string, sources: ReadonlyArray<stri
   checkDestination(path, local, scope, `${prog} into ${show(dest)}`)
 }
 
+/** A recursive mode, owner, ACL or attribute change of `t`: deny on `/` or a top-level system directory. */
+const recursiveModeChange = (t: string, scope: Scope, name: string): void => {
+  const p = pathOf(t, scope)
+  const sys = systemTarget(p)
+  if (sys === "yes") scope.add("deny", `${name} -R on ${showPath(p)} (a top-level system directory)`)
+  else if (sys === "maybe") scope.add("confirm", `${name} -R on a path only known at run time`)
+  if (scope.host && ancestorOrEqual(p, PVE) === "yes") scope.add("deny", `${name} -R reaches ${PVE} (protected)`, true)
+}
+
 // ---------------------------------------------------------------------------------------------------
 // find
 // ---------------------------------------------------------------------------------------------------
 
 const FIND_UNFILTERED = new Set(["-maxdepth", "-mindepth", "-depth", "-d", "-xdev", "-mount", "-print", "-print0", "-delete", "-ignore_readdir_race", "-noleaf", "-follow", "-H", "-L", "-P", "-O0", "-O1", "-O2", "-O3"])
 const FIND_REMOVERS = new Set(["rm", "rmdir", "unlink", "shred", "truncate"])
+const FIND_MODE_CHANGERS = new Set(["chmod", "chown", "chgrp", "setfacl", "chattr"])
 
 /** `find`: `-exec/-execdir/-ok/-okdir` commands are classified with `{}` standing for a found path. */
 export const find = (args: ReadonlyArray<string>, scope: Scope, run: (argv: ReadonlyArray<string>) => void): void => {
@@ -212,6 +222,13 @@ export const find = (args: ReadonlyArray<string>, scope: Scope, run: (argv: Read
     if (p.kind === "abs" && p.segs.length === 0 && !p.open) scope.heavy("find / (walks the whole filesystem)")
     const removes = deletes || execs.some((c) => c.length > 0 && FIND_REMOVERS.has(basename(c[0]!)))
     if (removes && sys === "yes") scope.add("deny", `find ${showPath(p)} with -delete/-exec rm (deletes across a top-level system directory)`)
+    // `-exec chmod 777 {} +` over a whole system directory is `chmod -R`; over a filtered selection, asked
+    const changer = execs.find((c) => c.length > 0 && FIND_MODE_CHANGERS.has(basename(c[0]!)))
+    if (changer !== undefined && sys === "yes") {
+      const what = `find ${showPath(p)} with -exec ${basename(changer[0]!)}`
+      if (filtered) scope.add("confirm", `${what} (changes modes or owners of what it finds across a top-level system directory)`)
+      else scope.add("deny", `${what} (changes modes or owners across a top-level system directory)`)
+    }
     if (deletes) {
       if (filtered) checkRemove(joinPath(start, DYN), scope, "find -delete", false)
       else checkRemove(start, scope, "find -delete", true)
@@ -463,13 +480,19 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       const targets = reference ? ops : ops.slice(1)
       for (const t of targets) {
         checkWrite(t, scope, `${name} ${show(t)}`)
-        if (recursive) {
-          const p = pathOf(t, scope)
-          const sys = systemTarget(p)
-          if (sys === "yes") scope.add("deny", `${name} -R on ${showPath(p)} (a top-level system directory)`)
-          else if (sys === "maybe") scope.add("confirm", `${name} -R on a path only known at run time`)
-          if (scope.host && ancestorOrEqual(p, PVE) === "yes") scope.add("deny", `${name} -R reaches ${PVE} (protected)`, true)
-        }
+        if (recursive) recursiveModeChange(t, scope, name)
+      }
+      return
+    }
+    case "setfacl":
+    case "chattr": {
+      // ACLs and attributes (chattr +i makes files immutable) are judged as chmod's modes are
+      const recursive = args.some((a) => a === "--recursive" || /^-[a-zA-Z]*R/.test(a))
+      const p = parseArgs(args, { shortWithArg: name === "setfacl" ? "mMxXv" : "pv", longWithArg: ["modify", "modify-file", "remove", "remove-file", "set", "set-file"] })
+      const targets = name === "chattr" ? p.operands.filter((o) => !/^[+=-]/.test(o)) : p.operands
+      for (const t of targets) {
+        checkWrite(t, scope, `${name} ${show(t)}`)
+        if (recursive) recursiveModeChange(t, scope, name)
       }
       return
     }
