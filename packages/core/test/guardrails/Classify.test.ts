@@ -538,6 +538,18 @@ describe("classification table", () => {
 })
 
 describe("classification details", () => {
+  it("stopping ssh or the PVE daemons through an init script, invoke-rc.d, pkill or killall asks, as systemctl stop does", () => {
+    // the previous build allowed each of these
+    for (const cmd of ["/etc/init.d/ssh stop", "cd /etc/init.d && ./networking stop", "invoke-rc.d --quiet pveproxy restart", "pkill sshd", "killall -9 pveproxy"]) {
+      const c = classify(cmd, "host")
+      expect(c.class, cmd).toBe("confirm")
+      expect(c.reasons.join(" "), cmd).toContain("can cut off access to the node")
+    }
+    for (const cmd of ["/etc/init.d/ssh status", "invoke-rc.d nginx restart", "pkill -HUP nginx", "/etc/init.d/nginx restart", "pgrep sshd"]) {
+      expect(classify(cmd, "host").class, cmd).toBe("allow")
+    }
+  })
+
   it("recursive ACL and attribute changes, and find -exec chmod/chown over a system directory, are judged as chmod -R", () => {
     // the previous build allowed each of these
     for (const cmd of ["setfacl -R -m u:x:rwx /", "chattr -R +i /etc", "setfacl -R -x u:bob /home", "find / -exec chmod 777 {} +", "find /etc -exec chown nobody {} \\;"]) {

@@ -330,6 +330,10 @@ export const analyzeArgv = (argv: ReadonlyArray<string>, scope: Scope, stdin: St
     for (const m of matches) analyzeArgv([m, ...args], scope, stdin, stdinArgs)
     return
   }
+  // a SysV init script run by path (`/etc/init.d/ssh stop`) is `service ssh stop`
+  if (raw.includes("/") && Rules.changeDir(scope.cwd, raw)?.startsWith("/etc/init.d/") === true) {
+    return analyzeArgv(["service", name, ...args], scope, stdin, stdinArgs)
+  }
   Rules.checkExtra(name, args, scope)
 
   const fn = scope.funcs.get(name)

@@ -27,7 +27,7 @@ export const KNOWN_PROGRAMS = [
   "pvecm", "pveum", "pvesh", "qm", "pct", "zpool", "zfs", "vgremove", "pvremove", "pvesm", "lvremove", "lvreduce",
   "umount", "fsck", "e2fsck", "xfs_repair", "apt", "apt-get", "aptitude", "dpkg", "kill", "killall5", "pkill",
   "ifdown", "ifreload", "ip", "iptables", "ip6tables", "nft", "vzdump", "qmrestore", "ifconfig", "parted", "sfdisk", "tar", "curl", "wget",
-  "unzip", "sqlite3", "setfacl", "chattr"
+  "unzip", "sqlite3", "setfacl", "chattr", "invoke-rc.d", "killall"
 ]
 
 // ---------------------------------------------------------------------------------------------------
@@ -331,10 +331,11 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       }
       return
     }
-    case "service": {
+    case "service":
+    case "invoke-rc.d": {
       const [unit, verb] = operandsOf(args)
       if (unit !== undefined && verb !== undefined && SERVICE_VERBS.has(verb) && CRITICAL_UNITS.has(unitName(unit))) {
-        scope.add("confirm", `service ${unit} ${verb} can cut off access to the node`)
+        scope.add("confirm", `${name} ${unit} ${verb} can cut off access to the node`)
       }
       return
     }
@@ -638,6 +639,10 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       const regex = name === "pkill" || p.short.has("r") || hasLong(p, "regexp")
       if (name === "pkill" && pattern === undefined) scope.add("confirm", "pkill without a pattern signals every selected process")
       else if (pattern !== undefined && regex && !isDynamic(pattern) && matchAll(show(pattern))) scope.add("confirm", `${name} ${show(pattern)} matches every process`)
+      // signalling the daemons that keep the node reachable is stopping their services
+      else if (pattern !== undefined && !isDynamic(pattern) && CRITICAL_UNITS.has(unitName(show(pattern)))) {
+        scope.add("confirm", `${name} ${show(pattern)} can cut off access to the node`)
+      }
       return
     }
 
