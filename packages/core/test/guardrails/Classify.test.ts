@@ -538,6 +538,24 @@ describe("classification table", () => {
 })
 
 describe("classification details", () => {
+  it("guest changes through pvesh, pct push/fsck, qm sendkey ctrl-alt-delete and qm monitor ask, as qm stop does", () => {
+    // the previous build allowed each of these
+    for (const cmd of [
+      "pvesh create /nodes/pve/qemu/100/status/stop",
+      "pvesh set /nodes/pve/qemu/100/config --memory 1",
+      "pvesh create /nodes/pve/qemu/100/agent/file-write --file /etc/x --content y",
+      "pct push 100 /tmp/x /etc/passwd",
+      "pct fsck 100",
+      "qm sendkey 100 ctrl-alt-delete",
+      "qm monitor 100"
+    ]) {
+      expect(classify(cmd, "host").class, cmd).toBe("confirm")
+    }
+    for (const cmd of ["pvesh get /nodes/pve/qemu/100/status/current", "pvesh create /nodes/pve/qemu/100/agent/ping", "pct pull 100 /etc/passwd /tmp/x", "qm sendkey 100 ret", "pvesh set /nodes/pve/dns --search lan"]) {
+      expect(classify(cmd, "host").class, cmd).toBe("allow")
+    }
+  })
+
   it("stopping ssh or the PVE daemons through an init script, invoke-rc.d, pkill or killall asks, as systemctl stop does", () => {
     // the previous build allowed each of these
     for (const cmd of ["/etc/init.d/ssh stop", "cd /etc/init.d && ./networking stop", "invoke-rc.d --quiet pveproxy restart", "pkill sshd", "killall -9 pveproxy"]) {

@@ -249,10 +249,12 @@ const POWER_TARGETS = /^(reboot|poweroff|halt|kexec|rescue|emergency|soft-reboot
 const SERVICE_VERBS = new Set(["stop", "restart", "disable", "mask", "kill", "try-restart", "reload-or-restart", "try-reload-or-restart", "condrestart", "force-reload"])
 const CRITICAL_UNITS = new Set(["pveproxy", "pvedaemon", "pve-cluster", "corosync", "pvestatd", "ssh", "sshd", "networking", "pve-firewall", "pvescheduler"])
 const unitName = (u: string): string => u.replace(/\.(service|socket)$/, "").replace(/@.*$/, "")
-const GUEST_VERBS = new Set(["stop", "shutdown", "reset", "reboot", "rollback", "delsnapshot", "set", "unlock", "suspend", "hibernate"])
+const GUEST_VERBS = new Set(["stop", "shutdown", "reset", "reboot", "rollback", "delsnapshot", "set", "unlock", "suspend", "hibernate", "push", "fsck"])
 const APT_VERBS = new Set(["remove", "purge", "autoremove", "autopurge", "upgrade", "dist-upgrade", "full-upgrade"])
 const PVEUM_VERBS = new Set(["add", "modify", "set", "delete", "remove", "mod", "del", "update", "change", "passwd"])
 const PVEUM_LEGACY = /^(user|acl|role|group|realm|pool|token)(add|mod|del|modify|delete)$/
+/** Guest agent calls that only read (`pvesh create …/agent/ping`, `…/agent/get-osinfo`, `…/agent/file-read`). */
+const READ_ONLY_AGENT = /^nodes\/[^/]+\/qemu\/[^/]+\/agent\/(ping|info|get-[a-z-]+|network-get-interfaces|file-read|exec-status)$/
 const PVECM_VERBS = new Set(["add", "addnode", "delnode", "qdevice", "expected"])
 
 const operandsOf = (args: ReadonlyArray<string>, shortWithArg = "", longWithArg: ReadonlyArray<string> = []) =>
@@ -537,6 +539,9 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
         const norm = path.replace(/^\/+/, "")
         if (norm === "access" || norm.startsWith("access/") || isDynamic(norm)) {
           scope.add(isDynamic(norm) ? "confirm" : "deny", `pvesh ${verb} ${show(path)} changes users, tokens or permissions (protected)`, !isDynamic(norm))
+        } else if (/^nodes\/[^/]+\/(qemu|lxc)\/[^/]+\/./.test(norm) && !READ_ONLY_AGENT.test(norm)) {
+          // the API behind `qm stop`, `qm set`, `pct rollback`, agent file writes…
+          scope.add("confirm", `pvesh ${verb} ${show(path)} changes guest state outside this server's backups`)
         }
       }
       return
@@ -551,6 +556,9 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       } else if (verb !== undefined && GUEST_VERBS.has(verb)) {
         scope.add("confirm", `${name} ${verb} changes guest state outside this server's backups`)
       } else if (name === "pct" && verb === "restore") scope.add("confirm", "pct restore overwrites a guest")
+      else if (name === "qm" && verb === "sendkey" && ops.slice(2).some((k) => /ctrl-alt-delete|ctrl-alt-del\b/i.test(k))) {
+        scope.add("confirm", "qm sendkey ctrl-alt-delete reboots the guest")
+      } else if (name === "qm" && verb === "monitor") scope.add("confirm", "qm monitor opens the QEMU monitor (it can reset or stop the guest)")
       return
     }
     case "vzdump":
