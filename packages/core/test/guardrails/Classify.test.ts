@@ -538,6 +538,27 @@ describe("classification table", () => {
 })
 
 describe("classification details", () => {
+  it("wiping or re-initializing a disk with other tools is denied like mkfs and wipefs; shrinking and partitioning ask", () => {
+    // the previous build allowed each of these
+    for (const cmd of [
+      "cryptsetup --type luks2 luksFormat /dev/sdb",
+      "pvcreate -ff -y /dev/sda",
+      "zpool create -f tank /dev/sda",
+      "nvme format /dev/nvme0n1",
+      "hdparm --security-erase NULL /dev/sda",
+      "badblocks -w /dev/sda",
+      "mdadm --zero-superblock /dev/sda"
+    ]) {
+      expect(classify(cmd, "host").class, cmd).toBe("deny")
+    }
+    for (const cmd of ["fdisk /dev/sda <<< w", "echo -e 'o\\nw' | fdisk /dev/sda", "vgcreate vg /dev/sda", "zpool add rpool /dev/sdb", "lvresize -L -10G pve/data", "resize2fs /dev/pve/root 1G"]) {
+      expect(classify(cmd, "host").class, cmd).toBe("confirm")
+    }
+    for (const cmd of ["fdisk -l /dev/sda", "cryptsetup open /dev/sda x", "pvs", "zpool status", "hdparm -I /dev/sda", "nvme list", "badblocks -sv /dev/sda", "mdadm --detail /dev/md0", "lvresize -L +1G pve/data", "resize2fs /dev/pve/root"]) {
+      expect(classify(cmd, "host").class, cmd).toBe("allow")
+    }
+  })
+
   it("guest changes through pvesh, pct push/fsck, qm sendkey ctrl-alt-delete and qm monitor ask, as qm stop does", () => {
     // the previous build allowed each of these
     for (const cmd of [

@@ -27,7 +27,8 @@ export const KNOWN_PROGRAMS = [
   "pvecm", "pveum", "pvesh", "qm", "pct", "zpool", "zfs", "vgremove", "pvremove", "pvesm", "lvremove", "lvreduce",
   "umount", "fsck", "e2fsck", "xfs_repair", "apt", "apt-get", "aptitude", "dpkg", "kill", "killall5", "pkill",
   "ifdown", "ifreload", "ip", "iptables", "ip6tables", "nft", "vzdump", "qmrestore", "ifconfig", "parted", "sfdisk", "tar", "curl", "wget",
-  "unzip", "sqlite3", "setfacl", "chattr", "invoke-rc.d", "killall"
+  "unzip", "sqlite3", "setfacl", "chattr", "invoke-rc.d", "killall", "cryptsetup", "pvcreate", "nvme", "hdparm", "badblocks", "mdadm",
+  "fdisk", "gdisk", "cfdisk", "vgcreate", "lvresize", "resize2fs"
 ]
 
 // ---------------------------------------------------------------------------------------------------
@@ -519,6 +520,48 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
     case "blkdiscard":
       scope.add("deny", "blkdiscard discards every block of the device")
       return
+    // the same category by other tools: formatting, encrypting or re-initializing a device erases it
+    case "cryptsetup": {
+      const verb = operandsOf(args, "cdhlosSbiq", ["cipher", "key-file", "key-size", "hash", "offset", "skip", "type", "header", "key-slot", "pbkdf", "label", "subsystem", "uuid", "sector-size"])[0]
+      if (verb !== undefined && ["luksFormat", "erase", "luksErase", "reencrypt"].includes(verb)) scope.add("deny", `cryptsetup ${verb} erases the device's data or keys`)
+      return
+    }
+    case "pvcreate":
+      scope.add("deny", "pvcreate initializes a device for LVM (erases what it held)")
+      return
+    case "nvme": {
+      const verb = operandsOf(args)[0]
+      if (verb === "format" || verb === "sanitize") scope.add("deny", `nvme ${verb} erases the device`)
+      return
+    }
+    case "hdparm":
+      if (args.some((a) => /^--(security-erase|security-erase-enhanced|trim-sector-ranges|write-sector|make-bad-sector)$/.test(a))) {
+        scope.add("deny", "hdparm erases or overwrites sectors of the device")
+      }
+      return
+    case "badblocks":
+      if (args.some((a) => /^-[a-zA-Z]*w/.test(a))) scope.add("deny", "badblocks -w overwrites the whole device")
+      return
+    case "mdadm":
+      if (args.some((a) => a === "--zero-superblock" || a === "--create" || a === "-C")) scope.add("deny", "mdadm --create/--zero-superblock overwrites the devices' RAID metadata")
+      return
+    case "fdisk":
+    case "gdisk":
+    case "cfdisk":
+      // interactive editors: fed a script on standard input they write the partition table
+      if (_stdin.kind !== "none" && !args.some((a) => /^-[a-zA-Z]*l/.test(a) || a === "--list")) scope.add("confirm", `${name} fed commands on standard input writes a partition table`)
+      return
+    case "vgcreate":
+      scope.add("confirm", "vgcreate initializes its devices for LVM (erases what they held)")
+      return
+    case "lvresize":
+      if (args.some((a, i) => /^(-[Ll]-|--(size|extents)=-)/.test(a) || ((a === "-L" || a === "-l" || a === "--size" || a === "--extents") && (args[i + 1] ?? "").startsWith("-")))) {
+        scope.add("confirm", "lvresize to a smaller size discards logical volume data")
+      }
+      return
+    case "resize2fs":
+      if (operandsOf(args, "dz").length > 1) scope.add("confirm", "resize2fs to a given size can shrink the filesystem")
+      return
 
     // ----- Proxmox -----
     case "pvecm": {
@@ -571,8 +614,12 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       const verb = operandsOf(args)[0]
       if (verb === "destroy" || verb === "labelclear") {
         scope.add(host ? "deny" : "confirm", `zpool ${verb} destroys a storage pool`)
+      } else if (verb === "create") {
+        scope.add(host ? "deny" : "confirm", "zpool create writes a new pool over its devices (erases what they held)")
       } else if (verb !== undefined && ["export", "offline", "detach", "remove", "split"].includes(verb)) {
         scope.add("confirm", `zpool ${verb} takes storage away`)
+      } else if (verb !== undefined && ["add", "attach", "replace"].includes(verb)) {
+        scope.add("confirm", `zpool ${verb} writes over the device it is given (and cannot always be undone)`)
       }
       return
     }
