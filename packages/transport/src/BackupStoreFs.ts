@@ -37,6 +37,7 @@ import * as Crypto from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { inDir, unlinkIfPresent } from "./internal/fsFiles.js"
 
 // ---------------------------------------------------------------------------------------------------
 // Options
@@ -106,17 +107,6 @@ const fsyncDir = async (dir: string) => {
   }
 }
 
-/** Runs `op` on `file`; when its directory is missing (ENOENT), makes it (0700) and runs `op` once more. */
-const inDir = async <A>(file: string, op: () => Promise<A>): Promise<A> => {
-  try {
-    return await op()
-  } catch (e) {
-    if (!isCode(e, "ENOENT")) throw e
-    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
-    return await op()
-  }
-}
-
 /** @internal The on-disk storage under `root`. */
 export const fsStorage = (root: string): Storage => {
   const abs = (rel: string) => path.join(root, ...rel.split("/"))
@@ -164,11 +154,7 @@ export const fsStorage = (root: string): Storage => {
         throw e
       }
     },
-    remove: async (rel) => {
-      await fs.unlink(abs(rel)).catch((e: unknown) => {
-        if (!isCode(e, "ENOENT")) throw e
-      })
-    },
+    remove: (rel) => unlinkIfPresent(abs(rel)),
     list: async (rel) => {
       try {
         return await fs.readdir(abs(rel))

@@ -5,6 +5,7 @@
 import * as Chain from "@homelab-mcp/core/audit/Chain"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { inDir, unlinkIfPresent } from "./fsFiles.js"
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -31,24 +32,14 @@ export interface LockOptions {
  */
 export const TORN_LOCK_MS = 2000
 
-/** Removes `file`; a file already gone is no error. */
-const unlinkIfPresent = (file: string): Promise<void> =>
-  fs.unlink(file).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== "ENOENT") throw e
-  })
-
 /** Acquires `<log>.lock` (O_EXCL create, holding the owner's pid); resolves to its release function. */
 export const acquireLock = async (lockPath: string, options: LockOptions): Promise<() => Promise<void>> => {
   const started = Date.now()
   let delay = 2
   for (;;) {
     try {
-      const fh = await fs.open(lockPath, "wx", 0o600).catch(async (e: NodeJS.ErrnoException) => {
-        // the log's directory is made when it is found missing, not checked before every append
-        if (e.code !== "ENOENT") throw e
-        await fs.mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 })
-        return fs.open(lockPath, "wx", 0o600)
-      })
+      // the log's directory is made when it is found missing, not checked before every append
+      const fh = await inDir(lockPath, () => fs.open(lockPath, "wx", 0o600))
       try {
         await fh.writeFile(`${process.pid}\n`)
       } finally {

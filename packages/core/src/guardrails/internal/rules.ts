@@ -599,7 +599,7 @@ export const apply = (name: string, args: ReadonlyArray<string>, scope: Scope, _
       } else if (verb !== undefined && GUEST_VERBS.has(verb)) {
         scope.add("confirm", `${name} ${verb} changes guest state outside this server's backups`)
       } else if (name === "pct" && verb === "restore") scope.add("confirm", "pct restore overwrites a guest")
-      else if (name === "qm" && verb === "sendkey" && ops.slice(2).some((k) => /ctrl-alt-delete|ctrl-alt-del\b/i.test(k))) {
+      else if (name === "qm" && verb === "sendkey" && ops.slice(2).some((k) => /^ctrl-alt-del(ete)?$/i.test(k))) {
         scope.add("confirm", "qm sendkey ctrl-alt-delete reboots the guest")
       } else if (name === "qm" && verb === "monitor") scope.add("confirm", "qm monitor opens the QEMU monitor (it can reset or stop the guest)")
       return
