@@ -240,6 +240,28 @@ describe("container files", () => {
     expect(dry.diff).toContain("-\uFEFFkey = value")
   })
 
+  it("on a running container the node's answer is enough; the API is asked only to explain a failure", async () => {
+    const apiCalls = (from: number) => sandbox.handle.control.events().slice(from).filter((e) => e.kind === "api")
+    const start = sandbox.handle.control.events().length
+    const path = "/root/no-api-needed.txt"
+    expect(okOf<{ newFile: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" })).newFile).toBe(true)
+    expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path })).content).toBe("one\n")
+    expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path, offset: 1, maxBytes: 2 })).content).toBe("ne")
+    expect(apiCalls(start)).toEqual([])
+    // every way in still names the guest's state when the node refuses
+    for (const call of [
+      () => s.call("pct_read_file", { vmid: 102, path: "/etc/hosts" }),
+      () => s.call("pct_read_file", { vmid: 102, path: "/etc/hosts", offset: 1, maxBytes: 2 }),
+      () => s.call("pct_write_file", { vmid: 102, path: "/etc/hosts", content: "x", dryRun: true })
+    ]) {
+      const before = sandbox.handle.control.events().length
+      expect(errorOf(await call())).toMatchObject({ code: "GuestNotRunning" })
+      expect(apiCalls(before).length).toBeGreaterThan(0)
+    }
+    expect(errorOf(await s.call("pct_read_file", { vmid: 200, path: "/etc/hosts" })).code).toBe("WrongGuestType")
+    expect(errorOf(await s.call("pct_read_file", { vmid: 999, path: "/etc/hosts", offset: 1 })).code).toBe("GuestNotFound")
+  })
+
   it("a stopped container is refused and nothing is pushed", async () => {
     const before = sshArgv().length
     expect(errorOf(await s.call("pct_write_file", { vmid: 102, path: "/etc/hosts", content: "x" })).code).toBe("GuestNotRunning")
@@ -254,7 +276,7 @@ describe("container files", () => {
     const before = pushed()
     expect(okOf<{ newFile: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" })).newFile).toBe(true)
     expect(okOf<{ unchanged: boolean }>(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" })).unchanged).toBe(true)
-    // the API's guest checks decide the error even though the state read runs beside them
+    // when the node refuses, the API's guest checks decide the error
     expect(errorOf(await s.call("pct_write_file", { vmid: 102, path, content: "x" })).code).toBe("GuestNotRunning")
     expect(errorOf(await s.call("pct_write_file", { vmid: 200, path, content: "x" })).code).toBe("WrongGuestType")
     expect(errorOf(await s.call("pct_write_file", { vmid: 999, path, content: "x" })).code).toBe("GuestNotFound")

@@ -114,6 +114,14 @@ const runningLxc = (vmid: number, known: Guests.Guest | undefined) =>
     if (status !== "running") return yield* new GuestNotRunning({ vmid, status })
   })
 
+/**
+ * Runs a container operation on the node; only when it fails are the API's checks (exists, is an LXC, runs)
+ * made, and their error wins. A `pct exec` that succeeded already proves all three on this node, so the
+ * usual call costs no API request.
+ */
+const onRunningLxc = <A, E, R>(vmid: number, known: Guests.Guest | undefined, op: Effect.Effect<A, E, R>) =>
+  Effect.catchAll(op, (e) => Effect.zipRight(runningLxc(vmid, known), Effect.fail(e)))
+
 /** A whole container file read in one round trip. */
 export interface WholeRead {
   readonly path: string
@@ -131,8 +139,7 @@ export const readPct = (vmid: number, path: string, maxBytes: number): Effect.Ef
     const limits = yield* Limits
     const files = yield* GuestFiles
     const canonical = yield* FilePaths.check(path, "guest", limits)
-    yield* runningLxc(vmid, undefined)
-    const state = yield* files.pctReadState(vmid, canonical, { maxBytes })
+    const state = yield* onRunningLxc(vmid, undefined, files.pctReadState(vmid, canonical, { maxBytes }))
     if (Option.isNone(state.resolved)) return yield* new FileNotFound({ path: canonical })
     const resolvedPath = yield* FilePaths.recheck(canonical, state.resolved.value, "guest", limits)
     if (Option.isNone(state.file)) return yield* new FileNotFound({ path: resolvedPath })
@@ -167,12 +174,11 @@ export const openPct = (
     const limits = yield* Limits
     const files = yield* GuestFiles
     const canonical = yield* FilePaths.check(path, "guest", limits)
-    // With prefetch, the read-only state read runs beside the API's guest checks; their errors (not found,
-    // wrong type, not running) come first, the read's only once the checks passed.
-    const read = options.prefetch === true ? files.pctReadState(vmid, canonical, { maxBytes: limits.writeMaxBytes }) : null
-    const [, early] = yield* Effect.all([runningLxc(vmid, options.guest), read === null ? Effect.succeed(null) : Effect.either(read)], {
-      concurrency: 2
-    })
+    // With prefetch, the state is read while resolving (one round trip). The API's guest checks run only when
+    // the node's call fails; their errors (not found, wrong type, not running) come first.
+    const early = options.prefetch === true
+      ? yield* onRunningLxc(vmid, options.guest, files.pctReadState(vmid, canonical, { maxBytes: limits.writeMaxBytes }))
+      : null
     const fileState = (state: PctFileState, at: string) =>
       Effect.gen(function* () {
         if (Option.isNone(state.file)) return absent
@@ -186,12 +192,12 @@ export const openPct = (
     let resolvedPath: string
     let prefetched: (Previous & { readonly meta: FileMeta | null }) | null = null
     if (early !== null) {
-      const state = yield* early
+      const state = early
       if (Option.isNone(state.resolved)) return yield* missingParent
       resolvedPath = yield* FilePaths.recheck(canonical, state.resolved.value, "guest", limits)
       prefetched = yield* fileState(state, resolvedPath)
     } else {
-      const resolvedOpt = yield* files.pctResolve(vmid, canonical)
+      const resolvedOpt = yield* onRunningLxc(vmid, options.guest, files.pctResolve(vmid, canonical))
       if (Option.isNone(resolvedOpt)) return yield* missingParent
       resolvedPath = yield* FilePaths.recheck(canonical, resolvedOpt.value, "guest", limits)
     }
