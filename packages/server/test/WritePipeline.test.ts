@@ -241,3 +241,58 @@ describe("WritePipeline: a cancelled write", () => {
       expect(versions.map((v) => v.uncertain)).toEqual([false])
     }))
 })
+
+describe("WritePipeline: the state read while opening", () => {
+  const state = (text: string) => ({ exists: true as const, bytes: utf8(text), mode: 0o644, uid: 0, gid: 0, meta: { mode: "644", uid: 0, gid: 0 } })
+  /** A target whose state read while opening held `prefetched` and holds `now` when read again. */
+  const raced = (prefetched: string, now: string) => {
+    const { io, writes } = fakeTarget(now)
+    let reads = 0
+    const target: TargetIo = { ...io, prefetched: state(prefetched), readCurrent: Effect.sync(() => (reads++, state(now))) }
+    return { io: target, writes, reads: () => reads }
+  }
+  /** Runs the pipeline with `prefetchedAfter` (when given); `between` runs after the mark is taken. */
+  const write = (io: TargetIo, next: string, options: { readonly mark: boolean; readonly between?: (store: BackupStore.Service) => Effect.Effect<void> }) =>
+    Effect.gen(function* () {
+      const log = yield* AuditLogJsonl.makeMemory()
+      const store = yield* BackupStoreFs.makeMemory()
+      const mark = yield* store.lockMark
+      if (options.between !== undefined) yield* options.between(store)
+      const result = yield* WritePipeline.run("pct_write_file", io, utf8(next), { dryRun: false, confirm: false, ...(options.mark ? { prefetchedAfter: mark } : {}) }).pipe(
+        Effect.provide(Layer.mergeAll(Layer.succeed(BackupStore, store), Layer.succeed(Confirm, flagOnly), Limits.layer())),
+        Effect.provideService(AuditLog, log.service)
+      )
+      const backedUp = yield* Effect.map(
+        store.restore(io.target.descriptor, result.versionId!, { status: "unknown", reason: "test" }),
+        (r) => (r.state.kind === "bytes" ? new TextDecoder().decode(r.state.bytes) : null)
+      )
+      return { result, backedUp }
+    })
+
+  it.effect("is what gets backed up when no write of this server to the target ended since the mark taken before it", () =>
+    Effect.gen(function* () {
+      const t = raced("a = 1\n", "a = 1\n")
+      const r = yield* write(t.io, "a = 2\n", { mark: true, between: (store) => store.withTargetLock(Target.pct(100, "/etc/other.conf").descriptor, Effect.void) })
+      expect(t.reads()).toBe(0)
+      expect(r.backedUp).toBe("a = 1\n")
+      expect(t.writes).toEqual(["a = 2\n"])
+    }))
+
+  it.effect("is read again when a write to the target ended after the mark (it raced the read): the backup holds what is there now", () =>
+    Effect.gen(function* () {
+      // another call of this server wrote "a = raced" after this call's read began, and finished before its lock
+      const t = raced("a = 1\n", "a = raced\n")
+      const r = yield* write(t.io, "a = 2\n", { mark: true, between: (store) => store.withTargetLock(t.io.target.descriptor, Effect.void) })
+      expect(t.reads()).toBe(1)
+      expect(r.backedUp).toBe("a = raced\n")
+      expect(r.result).toMatchObject({ prevSha256: createHash("sha256").update("a = raced\n").digest("hex") })
+    }))
+
+  it.effect("is read again when the caller took no mark", () =>
+    Effect.gen(function* () {
+      const t = raced("a = 1\n", "a = now\n")
+      const r = yield* write(t.io, "a = 2\n", { mark: false })
+      expect(t.reads()).toBe(1)
+      expect(r.backedUp).toBe("a = now\n")
+    }))
+})

@@ -404,6 +404,9 @@ export const makeWith = (
     const stagingMaxAgeMs = options.stagingMaxAgeMs ?? 3_600_000
     const mutex = yield* Effect.makeSemaphore(1)
     const targetLocks = new Map<string, Effect.Semaphore>()
+    // locked sections ended so far, and the count at which each target's last one ended
+    let sectionsEnded = 0
+    const lastEnded = new Map<string, number>()
 
     /** Runs `f` under the in-process mutex and the `.lock` file. */
     const locked = <A>(f: () => Promise<A>): Effect.Effect<A, StoreIoError> =>
@@ -840,8 +843,18 @@ export const makeWith = (
             lock = Effect.unsafeMakeSemaphore(1)
             targetLocks.set(descriptor, lock)
           }
-          return lock.withPermits(1)(effect)
-        })
+          return lock.withPermits(1)(
+            Effect.ensuring(
+              effect,
+              Effect.sync(() => {
+                sectionsEnded += 1
+                lastEnded.set(descriptor, sectionsEnded)
+              })
+            )
+          )
+        }),
+      lockMark: Effect.sync(() => sectionsEnded),
+      lockedSince: (descriptor, mark) => Effect.sync(() => (lastEnded.get(descriptor) ?? 0) > mark)
     }
     return service
   })

@@ -4,8 +4,10 @@ import * as Record from "@homelab-mcp/core/backup/Record"
 import * as Target from "@homelab-mcp/core/backup/Target"
 import type { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
 import * as BackupStoreFs from "@homelab-mcp/transport/BackupStoreFs"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -235,6 +237,26 @@ describe("BackupStoreFs (on disk)", () => {
       expect(events[a + 1]).not.toBe("b:start")
       expect(events.indexOf("b:start")).toBeGreaterThan(events.indexOf("a:end"))
       expect(events.indexOf("c:start")).toBeLessThan(events.indexOf("a:end"))
+    }))
+
+  it.live("lockedSince: a section on the target that ends after the mark counts, even one already running when it was taken", () =>
+    Effect.gen(function* () {
+      const store = yield* BackupStoreFs.makeMemory()
+      const release = yield* Deferred.make<void>()
+      const running = yield* Effect.fork(store.withTargetLock("host:/same", Deferred.await(release)))
+      yield* Effect.yieldNow()
+      const mark = yield* store.lockMark
+      expect(yield* store.lockedSince("host:/same", mark)).toBe(false)
+      yield* store.withTargetLock("host:/other", Effect.void)
+      expect(yield* store.lockedSince("host:/same", mark)).toBe(false)
+      expect(yield* store.lockedSince("host:/other", mark)).toBe(true)
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(running)
+      expect(yield* store.lockedSince("host:/same", mark)).toBe(true)
+      // a failed section ends too
+      const later = yield* store.lockMark
+      yield* Effect.exit(store.withTargetLock("host:/same", Effect.fail("boom")))
+      expect(yield* store.lockedSince("host:/same", later)).toBe(true)
     }))
 
   it.live("two store instances on one directory (two processes' worth) never lose a record", () =>

@@ -126,5 +126,9 @@ export declare namespace BackupStore {
     readonly usage: Effect.Effect<Usage>
     /** Runs `effect` holding the target's lock: writes and reverts to one target never interleave. */
     readonly withTargetLock: <A, E, R>(descriptor: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+    /** A mark of the locked sections so far (no I/O), for `lockedSince`. */
+    readonly lockMark: Effect.Effect<number>
+    /** True when a `withTargetLock` section on the target ended after `mark` was taken (this instance's sections). */
+    readonly lockedSince: (descriptor: string, mark: number) => Effect.Effect<boolean>
   }
 }

@@ -8,7 +8,6 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ContentTooLarge, InvalidInput, WriteVerificationFailed, type ToolError } from "@homelab-mcp/core/Errors"
 import * as Policy from "@homelab-mcp/core/backup/Policy"
@@ -126,31 +125,35 @@ const compressOffThread = (bytes: number, settings: Policy.BackupSettings) =>
 const isUnknownOutcome = (e: ToolError) =>
   e._tag === "SshTimeout" || e._tag === "SshChannelClosed" || e._tag === "SshUnreachable"
 
-/** Runs the pipeline on an opened target with the decoded content. */
+/**
+ * Runs the pipeline on an opened target with the decoded content. The state read while opening
+ * (`io.prefetched`) is used only with `prefetchedAfter`, the store's `lockMark` taken before that read, and
+ * only if no locked section on the target (a write or revert of this server) ended since.
+ */
 export const run = (
   tool: string,
   io: Targets.TargetIo,
   content: Uint8Array,
-  flags: { readonly dryRun: boolean; readonly confirm: boolean }
+  flags: { readonly dryRun: boolean; readonly confirm: boolean; readonly prefetchedAfter?: number }
 ): Effect.Effect<Output, ToolError, BackupStore | AuditLog | Confirm | Limits> =>
   Effect.gen(function* () {
     const store = yield* BackupStore
     const limits = yield* Limits
     const descriptor = io.target.descriptor
-    const newestAtOpen = yield* store.newest(descriptor)
     // The content read while opening is compressed on the thread pool while the lock is taken and the diff
     // computed here; it is used only if that content is the one planned against.
     const prefetched = io.prefetched
-    const compressing = prefetched !== null && prefetched.exists && compressOffThread(prefetched.bytes.length, store.settings)
+    const compressing = prefetched !== null && flags.prefetchedAfter !== undefined && prefetched.exists && compressOffThread(prefetched.bytes.length, store.settings)
       ? yield* Effect.fork(Policy.fullPayloadOffThread(prefetched.bytes))
       : null
     return yield* store.withTargetLock(
       descriptor,
       Effect.gen(function* () {
-        const newest = yield* store.newest(descriptor)
-        // The state read while opening is the state now unless a write of this server came in between.
-        const sameNewest = Option.getOrNull(Option.map(newest, (r) => r.versionId)) === Option.getOrNull(Option.map(newestAtOpen, (r) => r.versionId))
-        const current = prefetched !== null && sameNewest ? prefetched : yield* io.readCurrent
+        // The state read while opening is the state now unless a write of this server ended since it began.
+        const fresh = prefetched !== null && flags.prefetchedAfter !== undefined && !(yield* store.lockedSince(descriptor, flags.prefetchedAfter))
+        const [newest, current] = yield* Effect.all([store.newest(descriptor), fresh ? Effect.succeed(prefetched) : io.readCurrent], {
+          concurrency: 2
+        })
         const draft = WritePlan.draft({
           previous: current,
           next: content,

@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { ToolError } from "@homelab-mcp/core/Errors"
+import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
 import type { PctStaged } from "@homelab-mcp/core/capabilities/GuestFiles"
 import * as Tool from "@homelab-mcp/core/Tool"
 import { Limits } from "../Limits.js"
@@ -43,8 +44,10 @@ export const pct_write_file = Tool.make(
           yield* FilePaths.check(input.path, "guest", limits)
           staged = yield* Targets.stagePct(content)
         }
+        // taken before the state is read while opening: a write of this server that ends after it voids that read
+        const prefetchedAfter = yield* Effect.flatMap(BackupStore, (store) => store.lockMark)
         const io = yield* Targets.openPct(input.vmid, input.path, { forWrite: true, prefetch: true, ...(staged ? { staged } : {}) })
-        return yield* WritePipeline.run("pct_write_file", io, content, input)
+        return yield* WritePipeline.run("pct_write_file", io, content, { ...input, prefetchedAfter })
       })
     )
 )
