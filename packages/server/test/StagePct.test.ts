@@ -11,7 +11,7 @@ import { NodeShell } from "@homelab-mcp/core/capabilities/NodeShell"
 import * as GuestFilesLive from "@homelab-mcp/transport/GuestFiles"
 import * as Targets from "../src/internal/Targets.js"
 
-/** A NodeShell whose `mktemp` takes 10 ms and upload two 5 ms packets (virtual time), logging their steps. */
+/** A NodeShell whose temp file's create takes 10 ms and its upload two 5 ms packets (virtual time), logging their steps. */
 const slowShell = () => {
   const log: Array<string> = []
   const live = new Set<string>()
@@ -24,32 +24,38 @@ const slowShell = () => {
     outputBytes: unexpected,
     readFile: unexpected,
     fileSize: unexpected,
-    tempFile: Effect.acquireRelease(
-      Effect.sleep("10 millis").pipe(
-        Effect.map(() => {
-          const p = `/tmp/mcp.S${++n}`
-          live.add(p)
-          log.push(`mktemp ${p}`)
-          return p
-        })
-      ),
-      (p) => Effect.sync(() => {
-        live.delete(p)
-        log.push(`rm ${p}`)
-      })
-    ),
-    // two packets of 5 ms; a packet already sent lands even if the upload is interrupted meanwhile (as SFTP
-    // writes in flight do), and landing (re)creates the file
-    writeFile: (p, content) =>
-      Effect.forEach([0, 1], (i) =>
-        Effect.uninterruptible(
-          Effect.sleep("5 millis").pipe(
+    tempFile: unexpected(),
+    writeFile: unexpected,
+    // the exclusive create takes 10 ms and cannot be interrupted; then two packets of 5 ms, where a packet
+    // already sent lands even if the upload is interrupted meanwhile (as SFTP writes in flight do), and
+    // landing (re)creates the file
+    uploadTemp: (content) =>
+      Effect.tap(
+        Effect.acquireRelease(
+          Effect.sleep("10 millis").pipe(
             Effect.map(() => {
+              const p = `/tmp/mcp.S${++n}`
               live.add(p)
-              log.push(`upload ${p} ${content.length} #${i}`)
+              log.push(`create ${p}`)
+              return p
             })
-          )
-        ), { discard: true })
+          ),
+          (p) => Effect.sync(() => {
+            live.delete(p)
+            log.push(`unlink ${p}`)
+          })
+        ),
+        (p) =>
+          Effect.forEach([0, 1], (i) =>
+            Effect.uninterruptible(
+              Effect.sleep("5 millis").pipe(
+                Effect.map(() => {
+                  live.add(p)
+                  log.push(`upload ${p} ${content.length} #${i}`)
+                })
+              )
+            ), { discard: true })
+      )
   })
   const layer = GuestFilesLive.layerWithNode("pve").pipe(Layer.provide(Layer.succeed(NodeShell, service)))
   return { log, live, layer }
@@ -68,10 +74,10 @@ describe("Targets.stagePct", () => {
           })
         ).pipe(Effect.fork, Effect.tap(() => TestClock.adjust("100 millis")), Effect.flatMap((f) => f.await))
         expect(shell.live.size).toBe(0)
-        const rm = shell.log.findIndex((l) => l.startsWith("rm "))
-        if (rm >= 0) expect(shell.log.slice(rm + 1).filter((l) => l.startsWith("upload "))).toEqual([])
-        // the temp file is created under any close (mktemp cannot be interrupted) and always removed
-        expect(shell.log.filter((l) => l.startsWith("rm ")).length).toBe(shell.log.filter((l) => l.startsWith("mktemp ")).length)
+        const unlink = shell.log.findIndex((l) => l.startsWith("unlink "))
+        if (unlink >= 0) expect(shell.log.slice(unlink + 1).filter((l) => l.startsWith("upload "))).toEqual([])
+        // the temp file is created under any close (its create cannot be interrupted) and always removed
+        expect(shell.log.filter((l) => l.startsWith("unlink ")).length).toBe(shell.log.filter((l) => l.startsWith("create ")).length)
       }).pipe(Effect.provide(shell.layer))
     })
   }
@@ -88,7 +94,7 @@ describe("Targets.stagePct", () => {
         })
       )
       expect(staged.nodePath).toBe("/tmp/mcp.S1")
-      expect(shell.log).toEqual(["mktemp /tmp/mcp.S1", "upload /tmp/mcp.S1 5 #0", "upload /tmp/mcp.S1 5 #1", "rm /tmp/mcp.S1"])
+      expect(shell.log).toEqual(["create /tmp/mcp.S1", "upload /tmp/mcp.S1 5 #0", "upload /tmp/mcp.S1 5 #1", "unlink /tmp/mcp.S1"])
       expect(shell.live.size).toBe(0)
     }).pipe(Effect.provide(shell.layer))
   })

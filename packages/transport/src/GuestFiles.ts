@@ -192,8 +192,7 @@ export const make = (options: { readonly node: string }) =>
     const pctStage = Effect.fn("GuestFiles.pctStage")(function*(content: Uint8Array) {
       const own = yield* Scope.fork(yield* Scope.Scope, ExecutionStrategy.sequential)
       const release = Scope.close(own, Exit.void)
-      const nodePath = yield* Scope.extend(shell.tempFile, own)
-      yield* shell.writeFile(nodePath, content).pipe(Effect.onError(() => release))
+      const nodePath = yield* Scope.extend(shell.uploadTemp(content), own).pipe(Effect.onError(() => release))
       const staged: PctStaged = { nodePath, content, release }
       return staged
     })

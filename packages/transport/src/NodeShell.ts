@@ -3,6 +3,7 @@
  * node's `timeout --signal=TERM --kill-after=5 <secs>` wrapper and a client backstop, argv elements are quoted
  * by the single quoting function, output is capped per stream, and exit codes are reported as sent.
  */
+import { randomBytes } from "node:crypto"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -43,6 +44,7 @@ const describe = (argv: ReadonlyArray<string>): string => {
 export const make = Effect.gen(function*() {
   const ssh = yield* Ssh.Ssh
   const settings = ssh.settings
+  const tempDir = settings.nodeTempDir.replace(/\/+$/, "")
 
   const run = (plan: Plan): Effect.Effect<ExecResult, SshError> =>
     ssh
@@ -182,6 +184,20 @@ export const make = Effect.gen(function*() {
     (p) => Effect.ignore(exec(["rm", "-f", "--", p]))
   )
 
+  const uploadTemp = Effect.fn("NodeShell.uploadTemp")(function*(content: Uint8Array) {
+    const path = `${tempDir}/mcp.${tempName()}`
+    // created exclusively (never another's file), uninterruptibly: once the open is sent, the scope removes it
+    const handle = yield* Effect.acquireRelease(
+      ssh.withSftp((sftp) => Effect.map(Sftp.open(sftp, path, "wx", 0o600), (h) => ({ sftp, h }))),
+      () => Effect.ignore(ssh.withSftp((sftp) => Sftp.unlink(sftp, path)))
+    )
+    yield* Sftp.writeAll(handle.sftp, path, handle.h, content).pipe(
+      Effect.ensuring(Effect.ignore(Sftp.close(handle.sftp, path, handle.h))),
+      transferLimit(`SFTP upload to ${path}`)
+    )
+    return path
+  })
+
   const writeFile = Effect.fn("NodeShell.writeFile")(function*(path: string, content: Uint8Array) {
     yield* requireAbsolute(path)
     yield* ssh.withSftp((sftp) =>
@@ -207,13 +223,18 @@ export const make = Effect.gen(function*() {
     return s.size
   })
 
-  return NodeShell.of({ exec, execScript, output, outputBytes, tempFile, writeFile, readFile, fileSize })
+  return NodeShell.of({ exec, execScript, output, outputBytes, tempFile, uploadTemp, writeFile, readFile, fileSize })
 })
 
 const capText = (s: string): string => (s.length > 4096 ? s.slice(0, 2048) + "…" + s.slice(-2048) : s)
 
 const requireAbsolute = (path: string): Effect.Effect<string, InvalidInput> =>
   Either.match(validateAbsolutePath(path), { onLeft: (e) => Effect.fail(e), onRight: (p) => Effect.succeed(p) })
+
+const NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+/** Twelve random letters and digits (71 bits), as mktemp's X's but longer. */
+const tempName = (): string => Array.from(randomBytes(12), (b) => NAME_CHARS[b % NAME_CHARS.length]).join("")
 
 const transferLimit = (what: string) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(

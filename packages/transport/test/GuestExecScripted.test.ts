@@ -48,6 +48,7 @@ const scripted = (script: Array<[ReadonlyArray<string>, ExecResult]>) => {
     execScript: () => unexpected("execScript"),
     output: () => unexpected("output"),
     tempFile: unexpected("tempFile"),
+    uploadTemp: () => unexpected("uploadTemp"),
     writeFile: () => unexpected("writeFile"),
     readFile: () => unexpected("readFile"),
     fileSize: () => unexpected("fileSize")

@@ -37,6 +37,24 @@ const scripted = (rules: Array<Rule>, files: Record<string, Uint8Array> = {}) =>
   const queue = [...rules]
   let temps = 0
   const die = (what: string) => Effect.dieMessage(`scripted NodeShell: unexpected ${what}`)
+  const sftpWrite = (p: string, content: Uint8Array) =>
+    Effect.sync(() => {
+      files[p] = content
+      log.push(`sftp-write ${p} ${content.length}`)
+    })
+  /** `uploadTemp`'s exclusive create over SFTP, removed over SFTP with the scope. */
+  const create = Effect.acquireRelease(
+    Effect.sync(() => {
+      const p = `/tmp/mcp.T${++temps}`
+      files[p] = new Uint8Array()
+      log.push(`sftp-create ${p}`)
+      return p
+    }),
+    (p) => Effect.sync(() => {
+      delete files[p]
+      log.push(`sftp-unlink ${p}`)
+    })
+  )
   const service = NodeShell.of({
     exec: (argv, options) =>
       Effect.suspend(() => {
@@ -62,11 +80,8 @@ const scripted = (rules: Array<Rule>, files: Record<string, Uint8Array> = {}) =>
         log.push(`rm ${p}`)
       })
     ),
-    writeFile: (p, content) =>
-      Effect.sync(() => {
-        files[p] = content
-        log.push(`sftp-write ${p} ${content.length}`)
-      }),
+    uploadTemp: (content) => Effect.tap(create, (p) => sftpWrite(p, content)),
+    writeFile: (p, content) => sftpWrite(p, content),
     readFile: (p, window) =>
       Effect.sync(() => {
         const all = files[p] ?? new Uint8Array()
@@ -75,7 +90,7 @@ const scripted = (rules: Array<Rule>, files: Record<string, Uint8Array> = {}) =>
     fileSize: (p) => Effect.sync(() => files[p]?.length ?? 0)
   })
   const layer = GuestFilesLive.layerWithNode("pve").pipe(Layer.provide(Layer.succeed(NodeShell, service)))
-  return { log, stdins, queue, files, layer, service }
+  return { log, stdins, queue, files, layer, service, create }
 }
 
 const is = (...prefix: Array<string | RegExp>) => (argv: ReadonlyArray<string>) =>
@@ -92,9 +107,9 @@ describe("pctWrite", () => {
       const r = yield* (yield* GuestFiles).pctWrite(100, "/etc/hosts", content, { mode: "640", uid: 33, gid: 33 })
       expect(r.sha256).toBe(sha(content))
       expect(s.queue).toStrictEqual([])
-      expect(s.log[0]).toBe("mktemp /tmp/mcp.T1")
+      expect(s.log[0]).toBe("sftp-create /tmp/mcp.T1")
       expect(s.log[1]).toBe("sftp-write /tmp/mcp.T1 4")
-      expect(s.log).toContain("rm /tmp/mcp.T1")
+      expect(s.log).toContain("sftp-unlink /tmp/mcp.T1")
       expect(GuestFilesLive.PCT_INSTALL_SCRIPT).toBe('mv -f -- "$1" "$2" || exit 97\nexec sha256sum -- "$2"')
     }).pipe(Effect.provide(s.layer))
   })
@@ -109,16 +124,16 @@ describe("pctWrite", () => {
       const files = yield* GuestFiles
       yield* Effect.scoped(Effect.gen(function*() {
         const staged = yield* files.pctStage(content)
-        expect(s.log).toStrictEqual(["mktemp /tmp/mcp.T1", "sftp-write /tmp/mcp.T1 7"])
+        expect(s.log).toStrictEqual(["sftp-create /tmp/mcp.T1", "sftp-write /tmp/mcp.T1 7"])
         yield* files.pctWrite(100, "/etc/hosts", content, { mode: "644", uid: 0, gid: 0, staged })
         // removed once pushed, beside the rename and hash; the scope's close does not remove it twice
         expect(s.log.slice(2)).toStrictEqual([
           expect.stringMatching(/^pct push 100 \/tmp\/mcp\.T1 /),
-          "rm /tmp/mcp.T1",
+          "sftp-unlink /tmp/mcp.T1",
           expect.stringMatching(/^pct exec 100 -- sh -c /)
         ])
       }))
-      expect(s.log.filter((l) => l.startsWith("rm "))).toStrictEqual(["rm /tmp/mcp.T1"])
+      expect(s.log.filter((l) => l.startsWith("sftp-unlink "))).toStrictEqual(["sftp-unlink /tmp/mcp.T1"])
       expect(s.queue).toStrictEqual([])
       expect(Object.keys(s.files)).toStrictEqual([])
     }).pipe(Effect.provide(s.layer))
@@ -138,7 +153,7 @@ describe("pctWrite", () => {
         expect(s.files["/tmp/mcp.T1"]).toBeDefined()
       }))
       expect(s.log).toContain("sftp-write /tmp/mcp.T2 5")
-      expect(s.log.at(-1)).toBe("rm /tmp/mcp.T1")
+      expect(s.log.at(-1)).toBe("sftp-unlink /tmp/mcp.T1")
       expect(s.queue).toStrictEqual([])
       expect(Object.keys(s.files)).toStrictEqual([])
     }).pipe(Effect.provide(s.layer))
@@ -146,16 +161,19 @@ describe("pctWrite", () => {
 
   it.effect("a failed upload while staging removes its node temp at once", () => {
     const s = scripted([])
-    const failing = NodeShell.of({ ...s.service, writeFile: () => Effect.fail(new CommandFailed({ command: "sftp", exitCode: null, stderr: "No space left on device" })) })
+    const failing = NodeShell.of({
+      ...s.service,
+      uploadTemp: () => Effect.zipRight(s.create, Effect.fail(new CommandFailed({ command: "sftp", exitCode: null, stderr: "No space left on device" })))
+    })
     const layer = GuestFilesLive.layerWithNode("pve").pipe(Layer.provide(Layer.succeed(NodeShell, failing)))
     return Effect.gen(function*() {
       const files = yield* GuestFiles
       yield* Effect.scoped(Effect.gen(function*() {
         const e = yield* Effect.flip(files.pctStage(Buffer.from("x")))
         expect(e).toMatchObject({ _tag: "CommandFailed" })
-        expect(s.log).toStrictEqual(["mktemp /tmp/mcp.T1", "rm /tmp/mcp.T1"])
+        expect(s.log).toStrictEqual(["sftp-create /tmp/mcp.T1", "sftp-unlink /tmp/mcp.T1"])
       }))
-      expect(s.log).toStrictEqual(["mktemp /tmp/mcp.T1", "rm /tmp/mcp.T1"])
+      expect(s.log).toStrictEqual(["sftp-create /tmp/mcp.T1", "sftp-unlink /tmp/mcp.T1"])
     }).pipe(Effect.provide(layer))
   })
 
@@ -170,7 +188,7 @@ describe("pctWrite", () => {
       expect(e).toMatchObject({ _tag: "CommandFailed" })
       expect(e.message).toContain("Read-only file system")
       expect(s.queue).toStrictEqual([])
-      expect(s.log).toContain("rm /tmp/mcp.T1")
+      expect(s.log).toContain("sftp-unlink /tmp/mcp.T1")
       expect(Object.keys(s.files)).toStrictEqual([])
     }).pipe(Effect.provide(s.layer))
   })

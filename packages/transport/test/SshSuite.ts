@@ -228,6 +228,30 @@ export const sharedSuite = (target: () => SuiteTarget, gaps: SuiteTarget["gaps"]
       })
     ))
 
+  it.live("uploadTemp: a fresh 0600 temp file holding the bytes (0 B to MiB), made over SFTP, removed when the scope closes", () =>
+    withStack(
+      target().options(),
+      Effect.gen(function*() {
+        const sh = yield* NodeShell
+        const paths: Array<string> = []
+        for (const size of [0, 3 * 1024 * 1024 + 5]) {
+          const content = new Uint8Array(randomBytes(size))
+          const path = yield* Effect.scoped(
+            Effect.gen(function*() {
+              const p = yield* sh.uploadTemp(content)
+              expect(p).toMatch(/\/mcp\.[A-Za-z0-9]{12}$/)
+              expect((yield* sh.output(["stat", "-c", "%a %s", "--", p])).trim()).toBe(`600 ${size}`)
+              expect((yield* sh.output(["sha256sum", "--", p])).split(" ")[0]).toBe(sha256(content))
+              return p
+            })
+          )
+          paths.push(path)
+          expect((yield* sh.exec(["test", "-e", path])).exitCode).toBe(1)
+        }
+        expect(new Set(paths).size).toBe(2)
+      })
+    ), 60_000)
+
   it.live("concurrent callers share one connection", () =>
     withStack(
       target().options(),

@@ -78,6 +78,11 @@ export declare namespace NodeShell {
     ) => Effect.Effect<Uint8Array, NodeShellError | CommandFailed>
     /** A fresh 0600 node temp file (`mktemp -p MCP_NODE_TEMP_DIR mcp.XXXXXXXX`), removed when the scope closes. */
     readonly tempFile: Effect.Effect<string, NodeShellError | CommandFailed, Scope.Scope>
+    /**
+     * A fresh node temp file holding `content` (binary-safe; 120 s limit): `MCP_NODE_TEMP_DIR/mcp.<random>`
+     * created 0600 and exclusively over SFTP (no command runs), removed over SFTP when the scope closes.
+     */
+    readonly uploadTemp: (content: Uint8Array) => Effect.Effect<string, NodeShellError | FileNotFound | CommandFailed, Scope.Scope>
     /** Replaces a node file's content over SFTP (binary-safe; 120 s limit). */
     readonly writeFile: (path: string, content: Uint8Array) => Effect.Effect<void, NodeShellError | FileNotFound | CommandFailed>
     /** Reads a node file over SFTP, optionally only the window `[offset, offset + length)`. */

@@ -208,6 +208,7 @@ export const shellLayer = (fake: FakeShell): Layer.Layer<NodeShell> => {
         r.exitCode === 0 ? Effect.succeed(r.stdout) : Effect.fail(new CommandFailed({ command: argv.join(" "), exitCode: r.exitCode, stderr: r.stderr }))
       ),
     tempFile: unsupported,
+    uploadTemp: () => unsupported,
     writeFile: () => unsupported,
     readFile: () => unsupported,
     fileSize: () => unsupported
