@@ -188,7 +188,12 @@ export const make = Effect.gen(function*() {
     const path = `${tempDir}/mcp.${tempName()}`
     // created exclusively (never another's file), uninterruptibly: once the open is sent, the scope removes it
     const handle = yield* Effect.acquireRelease(
-      ssh.withSftp((sftp) => Effect.map(Sftp.open(sftp, path, "wx", 0o600), (h) => ({ sftp, h }))),
+      ssh.withSftp((sftp) => Effect.map(Sftp.open(sftp, path, "wx", 0o600), (h) => ({ sftp, h }))).pipe(
+        Effect.catchTags({
+          FileNotFound: () => Effect.fail(tempDirFailure(path, "no such directory")),
+          CommandFailed: (e) => Effect.fail(tempDirFailure(path, e.stderr))
+        })
+      ),
       () => Effect.ignore(ssh.withSftp((sftp) => Sftp.unlink(sftp, path)))
     )
     yield* Sftp.writeAll(handle.sftp, path, handle.h, content).pipe(
@@ -230,6 +235,14 @@ const capText = (s: string): string => (s.length > 4096 ? s.slice(0, 2048) + "â€
 
 const requireAbsolute = (path: string): Effect.Effect<string, InvalidInput> =>
   Either.match(validateAbsolutePath(path), { onLeft: (e) => Effect.fail(e), onRight: (p) => Effect.succeed(p) })
+
+/** The temp directory refused a new file: says which setting names it. */
+const tempDirFailure = (path: string, detail: string) =>
+  new CommandFailed({
+    command: `sftp open ${path}`,
+    exitCode: null,
+    stderr: `cannot create a node temp file in MCP_NODE_TEMP_DIR (${path.slice(0, path.lastIndexOf("/")) || "/"}): ${detail}; it must be an existing directory root can write`
+  })
 
 const NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 

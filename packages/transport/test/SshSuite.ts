@@ -252,6 +252,16 @@ export const sharedSuite = (target: () => SuiteTarget, gaps: SuiteTarget["gaps"]
       })
     ), 60_000)
 
+  it.live("uploadTemp into a missing MCP_NODE_TEMP_DIR says which setting to fix", () =>
+    withStack(
+      target().options({ nodeTempDir: "/nonexistent-homelab-mcp-temp" }),
+      Effect.gen(function*() {
+        const e = yield* Effect.flip(Effect.scoped((yield* NodeShell).uploadTemp(new Uint8Array(3))))
+        expect(e).toMatchObject({ _tag: "CommandFailed" })
+        expect(e.message).toContain("MCP_NODE_TEMP_DIR (/nonexistent-homelab-mcp-temp)")
+      })
+    ))
+
   it.live("concurrent callers share one connection", () =>
     withStack(
       target().options(),
