@@ -172,6 +172,34 @@ describe("container files", () => {
     expect(okOf<{ stdout: string }>(await s.call("pct_exec", { vmid: 100, command: "ls /root" })).stdout).toContain("it's a \\ $HOME `id` (1) ü.conf")
   })
 
+  it("concurrent writes to one file each back up what the write before it left, so reverting them in turn gets back the first content", async () => {
+    // the previous build trusted a state read made while another write was between its backup and its
+    // rename: two writes then backed up the same content and one write's content could not be restored
+    type Written = { prevSha256: string; newSha256: string; versionId: string }
+    // three writers: three reverts stay within the rollback breaker's default limit per file
+    for (let round = 0; round < 10; round++) {
+      const path = `/root/concurrent-${round}.txt`
+      okOf(await s.call("pct_write_file", { vmid: 100, path, content: "first\n" }))
+      const first = okOf<{ newSha256: string }>(await s.call("pct_write_file", { vmid: 100, path, content: "first\n" })).newSha256
+      const writes = (await Promise.all(
+        Array.from({ length: 3 }, (_, i) => s.call("pct_write_file", { vmid: 100, path, content: `writer ${i}\n`.repeat(100 + i) }))
+      )).map((r) => okOf<Written>(r))
+      // the writes form one chain from the first content: each one's previous is the one before it
+      const chain: Array<Written> = []
+      let at = first
+      for (let k = 0; k < writes.length; k++) {
+        const next = writes.find((w) => w.prevSha256 === at && !chain.includes(w))
+        expect(next, `round ${round}: no write backed up ${at.slice(0, 12)} (previous of ${writes.map((w) => w.prevSha256.slice(0, 12)).join(", ")})`).toBeDefined()
+        chain.push(next!)
+        at = next!.newSha256
+      }
+      for (const w of chain.reverse()) {
+        expect(okOf<{ action: string }>(await s.call("revert_file", { vmid: 100, path, versionId: w.versionId })).action).toBe("restored")
+      }
+      expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path })).content).toBe("first\n")
+    }
+  })
+
   it("reverting a created file deletes it (not an empty file)", async () => {
     const w = okOf<{ newFile: boolean; isLargeChange: boolean; largeChangeReasons: Array<string> }>(
       await s.call("pct_write_file", { vmid: 100, path: "/root/notes.txt", content: "hello\n" })
