@@ -290,6 +290,39 @@ describe("container files", () => {
     expect(errorOf(await s.call("pct_read_file", { vmid: 999, path: "/etc/hosts", offset: 1 })).code).toBe("GuestNotFound")
   })
 
+  it("a path refused to a write tool or revert_file is one refused record; dry runs and reads are not audited", async () => {
+    const refusedOf = async (tool: string, pathContains: string) =>
+      okOf<{ items: Array<Record<string, unknown>> }>(await s.call("query_audit", { view: "records", tool, pathContains, limit: 50 })).items
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ["pct_write_file", { vmid: 100, path: "/proc/refused-a", content: "x" }, "/proc/refused-a"],
+      ["pct_write_file", { vmid: 100, path: "/root/../etc/refused-b", content: "x" }, "/root/../etc/refused-b"],
+      ["qm_write_file", { vmid: 200, path: "/sys/refused-c", content: "x" }, "/sys/refused-c"],
+      ["revert_file", { vmid: 100, path: "/dev/refused-d" }, "/dev/refused-d"]
+    ]
+    for (const [tool, args, path] of cases) {
+      expect(errorOf(await s.call(tool, args)).code).toBe("PathRejected")
+      const records = await refusedOf(tool, path)
+      expect(records).toHaveLength(1)
+      expect(records[0]).toMatchObject({ phase: "refused", tool, path, vmid: args["vmid"], refusal: { code: "PathRejected" } })
+      expect(String((records[0]!["refusal"] as { reason: string }).reason)).toContain(path)
+    }
+    // a link inside the container to a denied tree: refused after resolving, the resolved path recorded
+    okOf(await s.call("pct_exec", { vmid: 100, command: "ln -sfn /proc /root/proc-link" }))
+    expect(errorOf(await s.call("pct_write_file", { vmid: 100, path: "/root/proc-link/x", content: "x" })).code).toBe("PathRejected")
+    expect(await refusedOf("pct_write_file", "/root/proc-link/x")).toEqual([
+      expect.objectContaining({ phase: "refused", target: "pct:100:/root/proc-link/x", guestType: "lxc", resolvedPath: "/proc/x" })
+    ])
+    // a host target below root is a tier refusal of revert_file
+    expect(errorOf(await s.call("revert_file", { path: "/etc/refused-e" })).code).toBe("TierRequired")
+    expect(await refusedOf("revert_file", "/etc/refused-e")).toEqual([
+      expect.objectContaining({ phase: "refused", target: "host:/etc/refused-e", refusal: expect.objectContaining({ code: "TierRequired" }) })
+    ])
+    expect(errorOf(await s.call("pct_write_file", { vmid: 100, path: "/proc/refused-f", content: "x", dryRun: true })).code).toBe("PathRejected")
+    expect(errorOf(await s.call("pct_read_file", { vmid: 100, path: "/proc/refused-g" })).code).toBe("PathRejected")
+    expect(await refusedOf("pct_write_file", "/proc/refused-f")).toEqual([])
+    expect(await refusedOf("pct_read_file", "/proc/refused-g")).toEqual([])
+  })
+
   it("a stopped container is refused and nothing is pushed", async () => {
     const before = sshArgv().length
     expect(errorOf(await s.call("pct_write_file", { vmid: 102, path: "/etc/hosts", content: "x" })).code).toBe("GuestNotRunning")

@@ -21,6 +21,7 @@ import {
 } from "@homelab-mcp/core/Errors"
 import * as Target from "@homelab-mcp/core/backup/Target"
 import type { Previous } from "@homelab-mcp/core/backup/WritePlan"
+import type { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
 import { GuestFiles, type PctFileState, type PctStaged } from "@homelab-mcp/core/capabilities/GuestFiles"
 import type { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
@@ -76,6 +77,39 @@ export const beginFileOp = (tool: string, io: TargetIo) =>
       ...(io.resolvedPath !== io.path ? { resolvedPath: io.resolvedPath } : {})
     }
   }))
+
+/**
+ * The one `refused` record (backups-audit.md §5) of an audited file tool refused for its path (the path
+ * rules, before or after resolving it) or its tier (a host target below root), then the same failure.
+ * Dry runs are not audited, so a dry run's refusal is only returned.
+ */
+export const auditRefusals = (
+  tool: string,
+  where: { readonly vmid: number | undefined; readonly kind: "pct" | "qm" | "guest"; readonly path: string; readonly dryRun: boolean }
+) =>
+<A, E extends ToolError, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | AuditLog> =>
+  where.dryRun
+    ? self
+    : Effect.catchIf(
+      self,
+      (e): e is E & (PathRejected | TierRequired) => e._tag === "PathRejected" || e._tag === "TierRequired",
+      (e) =>
+        Effect.flatMap(Guests.beginOp(tool, where.vmid ?? 0), (op) => {
+          // a target names a canonical absolute path; a refused one may be neither
+          const absolute = where.path.startsWith("/") && !where.path.includes("\0")
+          const target = where.vmid === undefined
+            ? absolute ? `host:${where.path}` : undefined
+            : absolute && where.kind !== "guest" ? `${where.kind}:${where.vmid}:${where.path}` : `guest:${where.vmid}`
+          const base = {
+            ...(target !== undefined ? { target } : {}),
+            ...(where.vmid !== undefined ? { vmid: where.vmid } : {}),
+            ...(where.kind === "pct" ? { guestType: "lxc" as const } : where.kind === "qm" ? { guestType: "qemu" as const } : {}),
+            path: where.path,
+            ...(e._tag === "PathRejected" && e.resolved !== undefined && e.resolved !== where.path ? { resolvedPath: e.resolved } : {})
+          }
+          return Guests.refuse({ ...op, base }, e)
+        })
+    )
 
 /** Hex SHA-256 of bytes. */
 export const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")

@@ -49,5 +49,5 @@ export const pct_write_file = Tool.make(
         const io = yield* Targets.openPct(input.vmid, input.path, { forWrite: true, prefetch: true, ...(staged ? { staged } : {}) })
         return yield* WritePipeline.run("pct_write_file", io, content, { ...input, prefetchedAfter })
       })
-    )
+    ).pipe(Targets.auditRefusals("pct_write_file", { vmid: input.vmid, kind: "pct", path: input.path, dryRun: input.dryRun }))
 )

@@ -38,5 +38,5 @@ export const qm_write_file = Tool.make(
       )
       const io = yield* Targets.openQm(input.vmid, input.path)
       return yield* WritePipeline.run("qm_write_file", io, content, input)
-    })
+    }).pipe(Targets.auditRefusals("qm_write_file", { vmid: input.vmid, kind: "qm", path: input.path, dryRun: input.dryRun }))
 )

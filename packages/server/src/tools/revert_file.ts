@@ -161,7 +161,7 @@ export const revert_file = Tool.make(
           )
         })
       )
-    })
+    }).pipe(Targets.auditRefusals("revert_file", { vmid: input.vmid, kind: "guest", path: input.path, dryRun: input.dryRun }))
 )
 
 /** Mode and owner a version recorded for the state it restores. */
