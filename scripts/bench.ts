@@ -8,8 +8,9 @@
  *    wall time of the tools/call (median of 5 after 10 warm-up calls) beside the critical-path floor (the longest chain of
  *    dependent requests x 20 ms). Goal: within 2x of the floor.
  * 3. pct_write_file of 4 KiB, 256 KiB and 4 MiB text files beside the bare transfer of the same bytes
- *    (scripts/bench/WriteFile.ts). Goal: at most 1.5x at 256 KiB; peak RSS during the 4 MiB write
- *    under 3x the file size above idle.
+ *    (scripts/bench/WriteFile.ts), with the same content as a dryRun and as a refused call beside them
+ *    (what reading and planning, and the MCP round trip alone, cost). Goal: at most 1.5x at 256 KiB;
+ *    peak RSS during the 4 MiB write under 3x the file size above idle.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -213,10 +214,19 @@ const main = async () => {
   process.stderr.write("bench: pct_write_file beside the bare transfer…\n")
   const writes = ONLY.has("write") ? await writeFile() : { rows: [], peakRssAboveIdleBytes: null, peakRssSamplesBytes: [], freshPeakRssAboveIdleBytes: null, peakRssRatio: null }
   process.stdout.write(
-    `\npct_write_file on the sandbox beside the bare transfer (GuestFiles.pctWrite of the same bytes), median of ${WRITE_ROUNDS} interleaved rounds\n` +
+    `\npct_write_file on the sandbox beside the bare transfer (GuestFiles.pctWrite of the same bytes), median of ${WRITE_ROUNDS} interleaved rounds;\n` +
+      "dryRun: the same call with dryRun:true (state read, plan, diff); refused: the same content to a denied path (MCP and audit only)\n" +
       table([
-        ["size", "tool ms", "bare ms", "x bare", "goal"],
-        ...writes.rows.map((r) => [r.label, String(r.toolMs), String(r.bareMs), r.ratio.toFixed(2), r.label === "256 KiB" ? (r.ratio <= 1.5 ? "met (<=1.5x)" : "MISSED (<=1.5x)") : "-"])
+        ["size", "tool ms", "bare ms", "x bare", "goal", "dryRun ms", "refused ms"],
+        ...writes.rows.map((r) => [
+          r.label,
+          String(r.toolMs),
+          String(r.bareMs),
+          r.ratio.toFixed(2),
+          r.label === "256 KiB" ? (r.ratio <= 1.5 ? "met (<=1.5x)" : "MISSED (<=1.5x)") : "-",
+          String(r.dryRunMs),
+          String(r.refusedMs)
+        ])
       ]) +
       `\nserver peak RSS above idle during a 4 MiB write (median of 3): ${writes.peakRssAboveIdleBytes === null ? "n/a" : `${(writes.peakRssAboveIdleBytes / 1048576).toFixed(1)} MiB = ${writes.peakRssRatio}x the file (goal < 3x: ${writes.peakRssRatio !== null && writes.peakRssRatio < 3 ? "met" : "MISSED"})`}\n` +
       `first 4 MiB write of a fresh server: ${writes.freshPeakRssAboveIdleBytes === null ? "n/a" : `${(writes.freshPeakRssAboveIdleBytes / 1048576).toFixed(1)} MiB = ${(writes.freshPeakRssAboveIdleBytes / (4 * 1048576)).toFixed(2)}x the file`}\n`

@@ -2,7 +2,8 @@
  * `pct_write_file` latency beside the bare transfer (issue "Companion tier core"): 4 KiB, 256 KiB and
  * 4 MiB text files written to CT 100 of a sandbox by the bundled bin over stdio (backup, audit, diff and
  * verification included), beside the same bytes pushed through the same SSH transport with
- * `GuestFiles.pctWrite` alone, interleaved in one run. Also the server's peak RSS above idle during the
+ * `GuestFiles.pctWrite` alone, interleaved in one run with the same content as a dryRun and refused by the
+ * path rules (the parts of the tool's time before any backup). Also the server's peak RSS above idle during the
  * 4 MiB write (Linux: VmHWM after resetting it through /proc/<pid>/clear_refs; median of three writes).
  */
 import { readFileSync, writeFileSync } from "node:fs"
@@ -23,6 +24,10 @@ export interface Row {
   readonly toolMs: number
   readonly bareMs: number
   readonly ratio: number
+  /** The same content as a dryRun (MCP, state read, plan and diff; nothing stored or written). */
+  readonly dryRunMs: number
+  /** The same content refused by the path rules (MCP round trip, decoding, the refusal's audit record). */
+  readonly refusedMs: number
 }
 
 /** The whole section's result. */
@@ -92,9 +97,13 @@ export const run = async (handle: Sandbox.SandboxHandle, rounds = 3): Promise<Re
   try {
     const bare = (path: string, content: string) =>
       runtime.runPromise(Effect.flatMap(GuestFiles, (f) => f.pctWrite(100, path, new TextEncoder().encode(content), { mode: "644", uid: 0, gid: 0 })))
-    const tool = async (path: string, content: string) => {
-      const r = await session.call("pct_write_file", { vmid: 100, path, content })
+    const tool = async (path: string, content: string, extra: Record<string, unknown> = {}) => {
+      const r = await session.call("pct_write_file", { vmid: 100, path, content, ...extra })
       if (r.isError === true) throw new Error(`pct_write_file failed: ${JSON.stringify(r.structuredContent)}`)
+    }
+    const refused = async (content: string) => {
+      const r = await session.call("pct_write_file", { vmid: 100, path: "/proc/bench-refused", content })
+      if (r.isError !== true) throw new Error("pct_write_file to /proc was not refused")
     }
     const timed = async (f: () => Promise<unknown>) => {
       const t0 = performance.now()
@@ -108,13 +117,26 @@ export const run = async (handle: Sandbox.SandboxHandle, rounds = 3): Promise<Re
     for (const size of SIZES) {
       const toolMs: Array<number> = []
       const bareMs: Array<number> = []
+      const dryRunMs: Array<number> = []
+      const refusedMs: Array<number> = []
       for (let round = 0; round < rounds; round++) {
-        bareMs.push(await timed(() => bare(`/root/bench-bare-${size.bytes}`, text(size.bytes, round))))
-        toolMs.push(await timed(() => tool(`/root/bench-tool-${size.bytes}`, text(size.bytes, round))))
+        const content = text(size.bytes, round)
+        bareMs.push(await timed(() => bare(`/root/bench-bare-${size.bytes}`, content)))
+        refusedMs.push(await timed(() => refused(content)))
+        dryRunMs.push(await timed(() => tool(`/root/bench-tool-${size.bytes}`, content, { dryRun: true })))
+        toolMs.push(await timed(() => tool(`/root/bench-tool-${size.bytes}`, content)))
       }
       const t = median(toolMs)
       const b = median(bareMs)
-      rows.push({ label: size.label, bytes: size.bytes, toolMs: Math.round(t), bareMs: Math.round(b), ratio: Math.round((t / b) * 100) / 100 })
+      rows.push({
+        label: size.label,
+        bytes: size.bytes,
+        toolMs: Math.round(t),
+        bareMs: Math.round(b),
+        ratio: Math.round((t / b) * 100) / 100,
+        dryRunMs: Math.round(median(dryRunMs)),
+        refusedMs: Math.round(median(refusedMs))
+      })
     }
     // peak RSS of the server during three more 4 MiB writes, each above the RSS just before it (median):
     // one write alone swings with the moment the garbage collector happens to run
