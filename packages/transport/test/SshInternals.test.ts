@@ -113,9 +113,12 @@ describe("node wrapper and budgets", () => {
     )
   })
 
-  it("timedOut only for 124/137/signal after the requested time", () => {
+  it("timedOut only for 124/137/143/signal after the requested time", () => {
     expect(isTimedOut(124, null, 1000, 1000)).toBe(true)
     expect(isTimedOut(137, null, 5000, 1000)).toBe(true)
+    // BusyBox timeout (Alpine guests) leaves the TERM-killed command's status
+    expect(isTimedOut(143, null, 1013, 1000)).toBe(true)
+    expect(isTimedOut(143, null, 10, 1000)).toBe(false)
     expect(isTimedOut(null, "SIGKILL", 1500, 1000)).toBe(true)
     expect(isTimedOut(124, null, 10, 1000)).toBe(false)
     expect(isTimedOut(null, "SIGKILL", 10, 1000)).toBe(false)

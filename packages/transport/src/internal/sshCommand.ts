@@ -21,10 +21,14 @@ export const backstopMs = (wrapper: number, graceMs: number): number => secondsO
 export const wrapArgv = (argv: ReadonlyArray<string>, wrapper: number): string =>
   quoteArgv(["timeout", "--signal=TERM", `--kill-after=${KILL_AFTER_SECONDS}`, String(secondsOf(wrapper)), ...argv])
 
-/** `timedOut` only when a timeout layer could have ended it (124, 137 or a signal) and the requested time elapsed. */
+/**
+ * `timedOut` only when a timeout layer could have ended it and the requested time elapsed: GNU `timeout`'s
+ * 124, a command killed by its TERM or KILL as a shell reports it (143, 137: BusyBox `timeout` in Alpine
+ * guests leaves the TERM-killed command's 143), or a signal.
+ */
 export const isTimedOut = (
   exitCode: number | null,
   signal: string | null,
   elapsedMs: number,
   requestedMs: number
-): boolean => (exitCode === 124 || exitCode === 137 || signal !== null) && elapsedMs >= requestedMs
+): boolean => (exitCode === 124 || exitCode === 137 || exitCode === 143 || signal !== null) && elapsedMs >= requestedMs
