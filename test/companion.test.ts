@@ -68,6 +68,17 @@ describe("pct_exec", () => {
     expect(ran.confirmGated).toBe(true)
   })
 
+  it("timeoutMs is bounded by MCP_EXEC_MAX_TIMEOUT_MS as configured, above or below the 600000 default", async () => {
+    expect(errorOf(await s.call("pct_exec", { vmid: 100, command: "true", timeoutMs: 600_001 })).message).toContain("MCP_EXEC_MAX_TIMEOUT_MS (600000)")
+    const raised = await connect({ ...sandbox.handle.env("companion"), MCP_EXEC_MAX_TIMEOUT_MS: "1200000" })
+    try {
+      expect(okOf<{ exitCode: number }>(await raised.call("pct_exec", { vmid: 100, command: "true", timeoutMs: 900_000 })).exitCode).toBe(0)
+      expect(errorOf(await raised.call("pct_exec", { vmid: 100, command: "true", timeoutMs: 1_200_001 })).message).toContain("MCP_EXEC_MAX_TIMEOUT_MS (1200000)")
+    } finally {
+      await raised.close()
+    }
+  })
+
   it("a VM id is WrongGuestType naming qm_exec; an unknown id is GuestNotFound; a stopped CT is GuestNotRunning", async () => {
     const wrong = errorOf(await s.call("pct_exec", { vmid: 200, command: "true" }))
     expect(wrong.code).toBe("WrongGuestType")

@@ -10,6 +10,9 @@ import * as Layer from "effect/Layer"
 import * as ConfigVars from "@homelab-mcp/core/ConfigVars"
 import * as Redact from "@homelab-mcp/core/redaction/Redact"
 
+/** The highest `MCP_EXEC_MAX_TIMEOUT_MS` accepted (one day): the exec tools' schema bound; the setting is checked per call. */
+export const EXEC_TIMEOUT_CEILING_MS = 86_400_000
+
 /** The companion limits. */
 export interface LimitsShape {
   readonly execDefaultTimeoutMs: number
@@ -82,7 +85,7 @@ const octalMode = (name: string, fallback: string) =>
 /** The limits as a `Config` over the environment names of tiers-setup.md §3. */
 export const config: Config.Config<LimitsShape> = Config.all({
   execDefaultTimeoutMs: ConfigVars.integer("MCP_EXEC_DEFAULT_TIMEOUT_MS", defaults.execDefaultTimeoutMs, 1_000, 600_000),
-  execMaxTimeoutMs: ConfigVars.integer("MCP_EXEC_MAX_TIMEOUT_MS", defaults.execMaxTimeoutMs, 1_000, 86_400_000),
+  execMaxTimeoutMs: ConfigVars.integer("MCP_EXEC_MAX_TIMEOUT_MS", defaults.execMaxTimeoutMs, 1_000, EXEC_TIMEOUT_CEILING_MS),
   readMaxBytes: ConfigVars.integer("MCP_READ_MAX_BYTES", defaults.readMaxBytes, 1, 1_073_741_824),
   writeMaxBytes: ConfigVars.integer("MCP_WRITE_MAX_BYTES", defaults.writeMaxBytes, 1, 1_073_741_824),
   qmWriteMaxBytes: ConfigVars.integer("MCP_QM_WRITE_MAX_BYTES", defaults.qmWriteMaxBytes, 1, 46_080),

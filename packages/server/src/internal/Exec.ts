@@ -12,7 +12,7 @@ import { Confirm, type ConfirmVia } from "@homelab-mcp/core/capabilities/Confirm
 import type { ExecResult } from "@homelab-mcp/core/capabilities/NodeShell"
 import type { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import type { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
-import { Limits } from "../Limits.js"
+import { EXEC_TIMEOUT_CEILING_MS, Limits } from "../Limits.js"
 import * as Guests from "./Guests.js"
 
 /** The `command` parameter: shell text, 1..65536 characters. */
@@ -24,7 +24,7 @@ export const Command = Schema.String.pipe(
 
 /** The `timeoutMs` parameter (the upper bound is MCP_EXEC_MAX_TIMEOUT_MS, checked at call time). */
 export const TimeoutMs = Schema.Int.pipe(
-  Schema.between(1000, 600_000),
+  Schema.between(1000, EXEC_TIMEOUT_CEILING_MS),
   Schema.annotations({ description: "Budget in ms (1000..MCP_EXEC_MAX_TIMEOUT_MS, default MCP_EXEC_DEFAULT_TIMEOUT_MS = 30000)" })
 )
 
