@@ -211,6 +211,30 @@ describe("container files", () => {
     }
   })
 
+  it("a revert whose write fails keeps no version for it (one whose outcome is unknown keeps it, uncertain)", async () => {
+    // the previous build kept the failed revert's version, so the file then looked changed out of band
+    const path = "/root/revert-fails.txt"
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" }))
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: "two\n" }))
+    const versions = async () =>
+      okOf<{ total: number; versions: Array<{ tool: string; uncertain: boolean }> }>(await s.call("list_backups", { vmid: 100, path }))
+    const faults = [
+      { id: "push-fails", effect: { _tag: "exit" as const, code: 1, stderr: "failed to write file: No space left on device\n" }, code: /^CommandFailed$/, kept: false },
+      { id: "push-drops", effect: { _tag: "drop" as const, phase: "body" as const }, code: /^Ssh/, kept: true }
+    ]
+    for (const fault of faults) {
+      sandbox.handle.control.addFault({ id: fault.id, target: { kind: "ssh", argv: "pct.*push" }, when: { _tag: "always" }, effect: fault.effect })
+      try {
+        expect(errorOf(await s.call("revert_file", { vmid: 100, path })).code).toMatch(fault.code)
+      } finally {
+        sandbox.handle.control.removeFault(fault.id)
+      }
+      const after = await versions()
+      expect(after.versions.filter((v) => v.tool === "revert_file")).toEqual(fault.kept ? [expect.objectContaining({ uncertain: true })] : [])
+      expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path })).content).toBe("two\n")
+    }
+  })
+
   it("reverting a created file deletes it (not an empty file)", async () => {
     const w = okOf<{ newFile: boolean; isLargeChange: boolean; largeChangeReasons: Array<string> }>(
       await s.call("pct_write_file", { vmid: 100, path: "/root/notes.txt", content: "hello\n" })

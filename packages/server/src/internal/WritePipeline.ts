@@ -126,6 +126,18 @@ const isUnknownOutcome = (e: ToolError) =>
   e._tag === "SshTimeout" || e._tag === "SshChannelClosed" || e._tag === "SshUnreachable"
 
 /**
+ * What a failed guest change means for the version stored before it (backups-audit.md §1): a change that
+ * left the target as it was drops the version; one whose outcome is unknown (timeout, dropped connection)
+ * keeps it marked uncertain; a verification failure (the change happened) keeps it as it is.
+ */
+export const settleVersion = (store: BackupStore.Service, descriptor: string, versionId: string) => (e: ToolError) =>
+  e._tag === "WriteVerificationFailed"
+    ? Effect.void
+    : isUnknownOutcome(e)
+    ? Effect.ignore(store.markUncertain(descriptor, versionId))
+    : Effect.ignore(store.remove(descriptor, versionId))
+
+/**
  * Runs the pipeline on an opened target with the decoded content. The state read while opening
  * (`io.prefetched`) is used only with `prefetchedAfter`, the store's `lockMark` taken before that read, and
  * only if no locked section on the target (a write or revert of this server) ended since.
@@ -254,13 +266,7 @@ export const run = (
             const finish = Effect.gen(function* () {
               touched = true
               const put = yield* io.write(content, meta).pipe(
-                Effect.tapError((e) =>
-                  e._tag === "WriteVerificationFailed"
-                    ? Effect.void
-                    : isUnknownOutcome(e)
-                      ? Effect.ignore(store.markUncertain(descriptor, stored.versionId))
-                      : Effect.ignore(store.remove(descriptor, stored.versionId))
-                ),
+                Effect.tapError(settleVersion(store, descriptor, stored.versionId)),
                 (eff) => Guests.withOutcomeOnFailure(opStored, eff)
               )
               if (put.sha256 !== plan.newSha256) {

@@ -134,18 +134,30 @@ export const revert_file = Tool.make(
               const request = { target: io.target, previous: current, next: plan.restoredBytes, tool: "revert_file", opId: op.opId }
               const stored = yield* Guests.withOutcomeOnFailure(op, store.store(request))
               const meta = current.meta ?? metaOf(restored.record) ?? io.newFileMeta
+              // The version stored above is settled as a write's is: dropped when the target was left as it
+              // was (or the call was cancelled before touching it), kept uncertain when that is not known.
+              let touched = false
+              let applied = false
               yield* Guests.withOutcomeOnFailure(
                 { ...op, base: { ...op.base, versionId: stored.versionId } },
                 Effect.gen(function* () {
+                  touched = true
                   if (plan.restoredBytes === null) {
                     yield* io.remove
-                    return
+                  } else {
+                    const written = yield* io.write(plan.restoredBytes, meta)
+                    if (written.sha256 !== plan.restoredSha256) {
+                      return yield* new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.restoredSha256 ?? "", actual: written.sha256 })
+                    }
                   }
-                  const written = yield* io.write(plan.restoredBytes, meta)
-                  if (written.sha256 !== plan.restoredSha256) {
-                    return yield* new WriteVerificationFailed({ path: io.resolvedPath, expected: plan.restoredSha256 ?? "", actual: written.sha256 })
-                  }
-                })
+                  applied = true
+                }).pipe(Effect.tapError(WritePipeline.settleVersion(store, descriptor, stored.versionId)))
+              ).pipe(
+                Effect.onInterrupt(() =>
+                  applied
+                    ? Effect.void
+                    : Effect.ignore(touched ? store.markUncertain(descriptor, stored.versionId) : store.remove(descriptor, stored.versionId))
+                )
               )
               const durationMs = yield* Guests.elapsed(op)
               yield* Guests.auditOutcome(op, {
