@@ -423,6 +423,49 @@ describe("VM tools", () => {
     expect(sshArgv().length).toBe(before)
   })
 
+  it("a VM file over what the agent can write back is listed and previewed as not revertible, and its revert is refused", async () => {
+    // the previous build listed it revertible:true, then the revert stored a backup and failed half way
+    const path = "/root/vm-big.txt"
+    okOf(await s.call("qm_exec", { vmid: 200, command: `printf '%050000d' 0 > ${path}` }))
+    expect(errorOf(await s.call("qm_write_file", { vmid: 200, path, content: "small\n" })).code).toBe("ConfirmationRequired")
+    okOf(await s.call("qm_write_file", { vmid: 200, path, content: "small\n", confirm: true }))
+    const list = okOf<{ total: number; versions: Array<{ revertible: boolean; revertReason?: string }> }>(await s.call("list_backups", { vmid: 200, path }))
+    expect(list.versions[0]).toMatchObject({ revertible: false, revertReason: expect.stringContaining("50000 bytes, more than the 46080") })
+    expect(okOf<{ revertible: boolean }>(await s.call("diff_config", { vmid: 200, path })).revertible).toBe(false)
+    const refused = errorOf(await s.call("revert_file", { vmid: 200, path }))
+    expect(refused).toMatchObject({ code: "NotRevertible" })
+    expect(refused.message).toContain("46080")
+    expect(okOf<{ total: number }>(await s.call("list_backups", { vmid: 200, path })).total).toBe(list.total)
+    expect(okOf<{ content: string }>(await s.call("qm_read_file", { vmid: 200, path })).content).toBe("small\n")
+  })
+
+  it("diff_config of a stopped guest's file is the guest's error, not an absent file; its diff follows MCP_DIFF_MAX_LINES", async () => {
+    const path = "/root/preview-lines.txt"
+    const lines = (tag: string) => Array.from({ length: 40 }, (_, i) => `${tag} ${i}\n`).join("")
+    const short = await connect({ ...sandbox.handle.env("companion"), MCP_DIFF_MAX_LINES: "6" })
+    try {
+      okOf(await short.call("pct_write_file", { vmid: 100, path, content: lines("a") }))
+      okOf(await short.call("pct_write_file", { vmid: 100, path, content: lines("b") }))
+      const preview = okOf<{ diff: string; diffTruncated: boolean }>(await short.call("diff_config", { vmid: 100, path }))
+      expect(preview.diffTruncated).toBe(true)
+      expect(preview.diff.trimEnd().split("\n")).toHaveLength(7)
+      expect(okOf<{ diff: string }>(await short.call("diff_config", { vmid: 100, path, maxLines: 20 })).diff.trimEnd().split("\n")).toHaveLength(21)
+      okOf(await short.call("guest_stop", { vmid: 100, confirm: true }))
+      try {
+        expect(errorOf(await short.call("diff_config", { vmid: 100, path }))).toMatchObject({ code: "GuestNotRunning" })
+        // listing still answers, saying the live file could not be checked
+        expect(okOf<{ currentExists: null; currentVerified: boolean }>(await short.call("list_backups", { vmid: 100, path }))).toMatchObject({
+          currentExists: null,
+          currentVerified: false
+        })
+      } finally {
+        okOf(await short.call("guest_start", { vmid: 100 }))
+      }
+    } finally {
+      await short.close()
+    }
+  })
+
   it("a VM whose agent stopped answering: ping says so, exec and file tools fail with GuestAgentUnavailable", async () => {
     sandbox.handle.control.addFault({ id: "agent-down", target: { kind: "agent", vmid: 200 }, when: { _tag: "always" }, effect: { _tag: "agentDown" } })
     try {

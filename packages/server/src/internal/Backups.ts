@@ -6,11 +6,11 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { TierRequired, type ToolError } from "@homelab-mcp/core/Errors"
 import * as Target from "@homelab-mcp/core/backup/Target"
-import type { LiveState, Previous } from "@homelab-mcp/core/capabilities/BackupStore"
+import { BackupStore, type LiveState, type Previous, type VersionView } from "@homelab-mcp/core/capabilities/BackupStore"
 import type { GuestFiles } from "@homelab-mcp/core/capabilities/GuestFiles"
 import type { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
-import { Limits } from "../Limits.js"
+import { Limits, type LimitsShape } from "../Limits.js"
 import * as FilePaths from "./FilePaths.js"
 import * as Guests from "./Guests.js"
 import * as Targets from "./Targets.js"
@@ -39,7 +39,34 @@ export interface Located {
   readonly io: Targets.TargetIo | null
   readonly current: (Previous & { readonly meta: Targets.FileMeta | null }) | null
   readonly live: LiveState
+  /** Why the guest's file could not be read (a stopped guest, a missing directory…); null when it was, or for a host file. */
+  readonly readError: ToolError | null
 }
+
+/** The most a version's before-state may hold to be written back to the target: a VM's agent writes 46080 bytes at most. */
+export const restoreLimitOf = (target: Target.Target, limits: LimitsShape): number | undefined =>
+  target.kind === "qm" ? Math.min(Targets.QM_WRITE_LIMIT, limits.qmWriteMaxBytes) : undefined
+
+/** Why a before-state of `bytes` cannot be written back under `limit`. */
+export const overRestoreLimit = (bytes: number, limit: number) =>
+  `its content is ${bytes} bytes, more than the ${limit} bytes the guest agent can write back`
+
+/**
+ * The target's versions newest first, classified against the live state (BackupStore.list); a version
+ * whose content the target's transport cannot write back (over `restoreLimitOf`) is not revertible.
+ */
+export const versions = (located: Located): Effect.Effect<ReadonlyArray<VersionView>, never, BackupStore | Limits> =>
+  Effect.gen(function* () {
+    const store = yield* BackupStore
+    const views = yield* store.list(located.target.descriptor, located.live)
+    const limit = restoreLimitOf(located.target, yield* Limits)
+    if (limit === undefined) return views
+    return views.map((v): VersionView =>
+      v.revertible && v.record.kind !== "absent" && v.record.beforeBytes > limit
+        ? { record: v.record, revertible: false, revertReason: overRestoreLimit(v.record.beforeBytes, limit) }
+        : v
+    )
+  })
 
 /** The live state a read gives. */
 export const liveOf = (current: Previous): LiveState =>
@@ -62,7 +89,8 @@ export const locate = (
         target: Target.host(canonical),
         io: null,
         current: null,
-        live: { status: "unknown", reason: `host files are read only at the root tier (this server runs at ${info.tier})` }
+        live: { status: "unknown", reason: `host files are read only at the root tier (this server runs at ${info.tier})` },
+        readError: null
       }
     }
     const guest = yield* Guests.resolveGuest(vmid)
@@ -74,12 +102,12 @@ export const locate = (
       if (e._tag !== "GuestNotRunning" && e._tag !== "ParentDirectoryMissing") return yield* Effect.fail(e)
       const canonical = yield* FilePaths.check(path, "guest", limits)
       const target = guest.type === "lxc" ? Target.pct(vmid, canonical) : Target.qm(vmid, canonical)
-      return { target, io: null, current: null, live: { status: "unknown", reason: e.message } }
+      return { target, io: null, current: null, live: { status: "unknown", reason: e.message }, readError: e }
     }
     const io = opened.right
     const current = yield* Effect.either(io.readCurrent)
     if (current._tag === "Left") {
-      return { target: io.target, io, current: null, live: { status: "unknown", reason: current.left.message } }
+      return { target: io.target, io, current: null, live: { status: "unknown", reason: current.left.message }, readError: current.left }
     }
-    return { target: io.target, io, current: current.right, live: liveOf(current.right) }
+    return { target: io.target, io, current: current.right, live: liveOf(current.right), readError: null }
   })

@@ -8,6 +8,7 @@ import { NoBackups, VersionNotFound } from "@homelab-mcp/core/Errors"
 import * as Tool from "@homelab-mcp/core/Tool"
 import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
 import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
+import { Limits } from "../Limits.js"
 import * as Backups from "../internal/Backups.js"
 import * as WritePipeline from "../internal/WritePipeline.js"
 
@@ -15,7 +16,7 @@ import * as WritePipeline from "../internal/WritePipeline.js"
 export const Input = Schema.Struct({
   ...Backups.VersionTargetFields,
   contextLines: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 20)), { default: () => 3 }),
-  maxLines: Schema.optionalWith(Schema.Int.pipe(Schema.between(1, 2000)), { default: () => 200 })
+  maxLines: Schema.optional(Schema.Int.pipe(Schema.between(1, 2000))).annotations({ description: "Diff lines kept (default MCP_DIFF_MAX_LINES, 200)" })
 })
 
 /** Output of `diff_config`. */
@@ -49,9 +50,12 @@ export const diff_config = Tool.make(
     Effect.gen(function* () {
       const vmid = yield* Backups.requireGuest(input.vmid, "diff_config")
       const store = yield* BackupStore
+      const limits = yield* Limits
       const located = yield* Backups.locate(vmid, input.path)
+      // a preview of a revert needs the file as it is: a guest that cannot be read now is an error, not "absent"
+      if (located.readError !== null) return yield* Effect.fail(located.readError)
       const descriptor = located.target.descriptor
-      const views = yield* store.list(descriptor, located.live)
+      const views = yield* Backups.versions(located)
       if (views.length === 0) return yield* new NoBackups({ target: descriptor })
       const chosen = input.versionId !== undefined
         ? views.find((v) => v.record.versionId === input.versionId)
@@ -82,7 +86,7 @@ export const diff_config = Tool.make(
       const restored = yield* store.restore(descriptor, chosen.record.versionId, located.live)
       const plan = WritePlan.planRevert(located.current, restored.state, {
         contextLines: input.contextLines,
-        maxLines: input.maxLines
+        maxLines: input.maxLines ?? limits.diffMaxLines
       })
       return {
         ...base,

@@ -6,7 +6,6 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Tool from "@homelab-mcp/core/Tool"
-import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
 import * as Backups from "../internal/Backups.js"
 import * as FilePaths from "../internal/FilePaths.js"
 
@@ -58,9 +57,8 @@ export const list_backups = Tool.make(
   },
   (input) =>
     Effect.gen(function* () {
-      const store = yield* BackupStore
       const located = yield* Backups.locate(input.vmid, input.path)
-      const views = yield* store.list(located.target.descriptor, located.live)
+      const views = yield* Backups.versions(located)
       const live = located.live
       return {
         target: located.target.descriptor,

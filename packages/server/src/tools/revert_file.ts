@@ -83,7 +83,13 @@ export const revert_file = Tool.make(
         Effect.gen(function* () {
           const current = yield* io.readCurrent
           const live = Backups.liveOf(current)
-          const restored = yield* store.restore(descriptor, input.versionId, live)
+          const restoreLimit = Backups.restoreLimitOf(io.target, limits)
+          // without versionId: the newest version this target's transport can write back, as diff_config shows
+          const versionId = input.versionId ??
+            (restoreLimit === undefined
+              ? undefined
+              : (yield* Backups.versions({ target: io.target, io, current, live, readError: null })).find((v) => v.revertible)?.record.versionId)
+          const restored = yield* store.restore(descriptor, versionId, live)
           const plan = WritePlan.planRevert(current, restored.state, { maxLines: limits.diffMaxLines })
           const base = {
             target: descriptor,
@@ -120,6 +126,12 @@ export const revert_file = Tool.make(
                   `the file changed outside this server since its newest backup (it hashes to ${plan.currentSha256 ?? "nothing: it is gone"}, expected ${restored.expectedLiveSha256 ?? "no file"}); diff_config shows what a revert would overwrite; re-issue with discardOutOfBandChanges:true if the user agrees to lose those changes (they are backed up first)`
                 ]
               })
+            )
+          }
+          if (restoreLimit !== undefined && plan.restoredBytes !== null && plan.restoredBytes.length > restoreLimit) {
+            return yield* Guests.refuse(
+              op,
+              new NotRevertible({ target: descriptor, reasons: [Backups.overRestoreLimit(plan.restoredBytes.length, restoreLimit)] })
             )
           }
           if (plan.action === "noop") {
