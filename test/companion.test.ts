@@ -423,6 +423,16 @@ describe("VM tools", () => {
     expect(sshArgv().length).toBe(before)
   })
 
+  it("VM file tools name a directory and a missing parent as the pct tools do", async () => {
+    // the previous build said a directory "does not exist", and a write into a missing directory or onto
+    // a directory was CommandFailed (pointing at doctor) after its backup and intent
+    expect(errorOf(await s.call("qm_read_file", { vmid: 200, path: "/tmp" })).code).toBe("NotARegularFile")
+    expect(errorOf(await s.call("qm_write_file", { vmid: 200, path: "/no/such/dir/f", content: "x" })).code).toBe("ParentDirectoryMissing")
+    okOf(await s.call("qm_exec", { vmid: 200, command: "mkdir -p /tmp/a-dir" }))
+    expect(errorOf(await s.call("qm_write_file", { vmid: 200, path: "/tmp/a-dir", content: "x", dryRun: true })).code).toBe("NotARegularFile")
+    expect(errorOf(await s.call("qm_write_file", { vmid: 200, path: "/tmp/a-dir", content: "x" })).code).toBe("NotARegularFile")
+  })
+
   it("a VM file over what the agent can write back is listed and previewed as not revertible, and its revert is refused", async () => {
     // the previous build listed it revertible:true, then the revert stored a backup and failed half way
     const path = "/root/vm-big.txt"

@@ -314,6 +314,22 @@ describe("pvesh", () => {
     expect(r.stderr).toContain("content: value may only be 61440 characters long")
   })
 
+  it("agent file errors carry qemu-ga's errno text: a directory fails the read, a write opens 'wb'", async () => {
+    const env = setup()
+    const vm = env.machines.guest(200)!
+    await vm.vfs.mkdir("/tmp/d", { recursive: true })
+    await vm.vfs.writeFile("/tmp/f", new Uint8Array([1]))
+    const write = (file: string) => run(env, `pvesh create /nodes/pve/qemu/200/agent/file-write --file ${file} --content eA== --encode 0`)
+    expect(await run(env, "pvesh get /nodes/pve/qemu/200/agent/file-read --file /tmp --decode 0 --output-format json")).toEqual({
+      stdout: "",
+      stderr: "Agent error: failed to read file: Is a directory\n",
+      exitCode: 255
+    })
+    expect(await write("/nodir/x")).toEqual({ stdout: "", stderr: "Agent error: failed to open file '/nodir/x' (mode: 'wb'): No such file or directory\n", exitCode: 255 })
+    expect(await write("/tmp/d")).toEqual({ stdout: "", stderr: "Agent error: failed to open file '/tmp/d' (mode: 'wb'): Is a directory\n", exitCode: 255 })
+    expect(await write("/tmp/f/x")).toEqual({ stdout: "", stderr: "Agent error: failed to open file '/tmp/f/x' (mode: 'wb'): Not a directory\n", exitCode: 255 })
+  })
+
   it("unknown paths and other endpoints", async () => {
     const env = setup()
     expect(await run(env, "pvesh get /nodes/pve/bogus")).toEqual({ stdout: "", stderr: "no 'get' handler for '/nodes/pve/bogus'\n", exitCode: 255 })

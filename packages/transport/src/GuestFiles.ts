@@ -16,6 +16,7 @@ import {
   ContentTooLarge,
   FileNotFound,
   InvalidInput,
+  NotARegularFile,
   ParentDirectoryMissing,
   WriteVerificationFailed
 } from "@homelab-mcp/core/Errors"
@@ -23,7 +24,7 @@ import { GuestFiles, type PctStaged, type PctWriteOptions } from "@homelab-mcp/c
 import { type ExecResult, NodeShell } from "@homelab-mcp/core/capabilities/NodeShell"
 import { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { validateAbsolutePath, validateId, validateMode, validateNodeName, validateVmid } from "@homelab-mcp/core/shell/Quote"
-import { agentUnavailable, fileMissing, firstLine, notRunning, parseFileRead, parseQmExec, parseSha256Sum, parseStat } from "./internal/sshGuest.js"
+import { agentUnavailable, fileMissing, fileProblem, firstLine, notRunning, parseFileRead, parseQmExec, parseSha256Sum, parseStat } from "./internal/sshGuest.js"
 import { PARSER_MAX_BYTES } from "./internal/sshOutput.js"
 import * as NodeShellLive from "./NodeShell.js"
 import * as Ssh from "./Ssh.js"
@@ -253,20 +254,31 @@ export const make = (options: { readonly node: string }) =>
       if (r.exitCode !== 0) return yield* pctFailure(vmid, `pct exec ${v} -- rm`, r)
     })
 
-    /** Maps a failed `qm`/`pvesh` call to the agent, guest or file error it means. */
-    const qmFailure = (vmid: number, path: string | null, what: string, r: ExecResult) => {
-      const unavailable = agentUnavailable(vmid, r.stderr)
-      if (unavailable) return Effect.fail(unavailable)
-      const stopped = notRunning(vmid, r.stderr)
-      if (stopped) return Effect.fail(stopped)
-      if (path !== null && fileMissing(r.stderr)) return Effect.fail(new FileNotFound({ path }))
-      return Effect.fail(new CommandFailed({ command: what, exitCode: r.exitCode, stderr: firstLine(r.stderr) || "no output" }))
+    /** Maps a failed `qm`/`pvesh` call to the agent or guest error it means, else `CommandFailed`. */
+    const qmFailure = (vmid: number, what: string, r: ExecResult) =>
+      Effect.fail(
+        agentUnavailable(vmid, r.stderr) ??
+          notRunning(vmid, r.stderr) ??
+          new CommandFailed({ command: what, exitCode: r.exitCode, stderr: firstLine(r.stderr) || "no output" })
+      )
+
+    /**
+     * Maps a failed agent file-read or file-write of `path`: agent and guest states first, then the errno
+     * text alone decides (`fileProblem`): a directory is `NotARegularFile`, "No such file or directory" is
+     * `missing` (`FileNotFound` for a read; `ParentDirectoryMissing` for a write, which creates the file).
+     */
+    const qmFileFailure = <E>(vmid: number, path: string, missing: E, what: string, r: ExecResult) => {
+      if (agentUnavailable(vmid, r.stderr) !== null || notRunning(vmid, r.stderr) !== null) return qmFailure(vmid, what, r)
+      const problem = fileProblem(r.stderr)
+      if (problem === "directory") return Effect.fail(new NotARegularFile({ path, fileType: "directory" }))
+      if (problem === "missing") return Effect.fail(missing)
+      return qmFailure(vmid, what, r)
     }
 
     const ping = (vmid: number, v: string) =>
       Effect.gen(function*() {
         const r = yield* shell.exec(["qm", "agent", v, "ping"])
-        if (r.exitCode !== 0) return yield* qmFailure(vmid, null, `qm agent ${v} ping`, r)
+        if (r.exitCode !== 0) return yield* qmFailure(vmid, `qm agent ${v} ping`, r)
       })
 
     const qmReadRaw = (vmid: number, v: string, path: string, offset: number, count: number) =>
@@ -279,7 +291,7 @@ export const make = (options: { readonly node: string }) =>
           ],
           { timeoutMs: TRANSFER_MS, maxOutputBytes: PARSER_MAX_BYTES * 2 }
         )
-        if (r.exitCode !== 0) return yield* qmFailure(vmid, path, "pvesh get …/agent/file-read", r)
+        if (r.exitCode !== 0) return yield* qmFileFailure(vmid, path, new FileNotFound({ path }), "pvesh get …/agent/file-read", r)
         const parsed = r.stdoutTruncated ? null : parseFileRead(r.stdout)
         if (parsed === null) {
           return yield* new CommandFailed({
@@ -324,7 +336,7 @@ export const make = (options: { readonly node: string }) =>
         ["sh", "-c", QM_FILE_WRITE_SCRIPT, "sh", `/nodes/${node}/qemu/${v}/agent/file-write`, p],
         { timeoutMs: TRANSFER_MS, stdin: b64 }
       )
-      if (w.exitCode !== 0) return yield* qmFailure(vmid, null, "pvesh create …/agent/file-write", w)
+      if (w.exitCode !== 0) return yield* qmFileFailure(vmid, path, new ParentDirectoryMissing({ path }), "pvesh create …/agent/file-write", w)
       const back = yield* qmReadRaw(vmid, v, p, 0, content.length + 1)
       const expected = sha256(content)
       const actual = sha256(back.content)
@@ -338,7 +350,7 @@ export const make = (options: { readonly node: string }) =>
         timeoutMs: 30_000,
         nested: true
       })
-      if (r.exitCode !== 0) return yield* qmFailure(vmid, null, `qm guest exec ${v} -- rm`, r)
+      if (r.exitCode !== 0) return yield* qmFailure(vmid, `qm guest exec ${v} -- rm`, r)
       const json = parseQmExec(r.stdout)
       if (json === null || !json.exited || json.exitcode !== 0) {
         return yield* new CommandFailed({

@@ -320,4 +320,52 @@ describe("agent files", () => {
       expect(s.queue).toStrictEqual([])
     }).pipe(Effect.provide(s.layer))
   })
+
+  const agentError = (text: string) => ok({ exitCode: 255, stderr: `Agent error: ${text}\n` })
+
+  it.effect("a directory read is NotARegularFile, whether the open or the read fails; other errno texts are CommandFailed", () => {
+    const s = scripted([
+      { match: is("qm", "agent", "200", "ping"), reply: () => ok() },
+      { match: is("pvesh", "get", "/nodes/pve/qemu/200/agent/file-read", "--file", "/tmp"), reply: () => agentError("failed to read file: Is a directory") },
+      { match: is("qm", "agent", "200", "ping"), reply: () => ok() },
+      { match: is("pvesh", "get"), reply: () => agentError("failed to open file '/tmp' (mode: 'r'): Is a directory") },
+      { match: is("qm", "agent", "200", "ping"), reply: () => ok() },
+      { match: is("pvesh", "get"), reply: () => agentError("failed to open file '/root/x: No such file or directory' (mode: 'r'): Permission denied") },
+      { match: is("qm", "agent", "200", "ping"), reply: () => ok() },
+      { match: is("pvesh", "get"), reply: () => agentError("failed to open file '/etc/missing' (mode: 'r'): No such file or directory") }
+    ])
+    return Effect.gen(function*() {
+      const gf = yield* GuestFiles
+      const read = (path: string) => Effect.flip(gf.qmRead(200, path, { offset: 0, count: 10 }))
+      expect(yield* read("/tmp")).toMatchObject({ _tag: "NotARegularFile", path: "/tmp", fileType: "directory" })
+      expect(yield* read("/tmp")).toMatchObject({ _tag: "NotARegularFile", path: "/tmp", fileType: "directory" })
+      const denied = yield* read("/root/x: No such file or directory")
+      expect(denied).toBeInstanceOf(CommandFailed)
+      expect(denied).toMatchObject({ exitCode: 255, stderr: "Agent error: failed to open file '/root/x: No such file or directory' (mode: 'r'): Permission denied" })
+      expect(yield* read("/etc/missing")).toMatchObject({ _tag: "FileNotFound", path: "/etc/missing" })
+      expect(s.queue).toStrictEqual([])
+    }).pipe(Effect.provide(s.layer))
+  })
+
+  it.effect("a write whose directory is missing is ParentDirectoryMissing, onto a directory NotARegularFile, without a read-back", () => {
+    const s = scripted([
+      { match: is("qm", "agent", "200", "ping"), reply: () => ok() },
+      { match: is("sh", "-c", GuestFilesLive.QM_FILE_WRITE_SCRIPT, "sh", "/nodes/pve/qemu/200/agent/file-write", "/nodir/x"), reply: () => agentError("failed to open file '/nodir/x' (mode: 'wb'): No such file or directory") },
+      { match: is("qm", "agent", "200", "ping"), reply: () => ok() },
+      { match: is("sh", "-c", GuestFilesLive.QM_FILE_WRITE_SCRIPT, "sh", "/nodes/pve/qemu/200/agent/file-write", "/tmp/d"), reply: () => agentError("failed to open file '/tmp/d' (mode: 'wb'): Is a directory") },
+      { match: is("qm", "agent", "200", "ping"), reply: () => ok() },
+      { match: is("sh", "-c", GuestFilesLive.QM_FILE_WRITE_SCRIPT), reply: () => agentError("failed to open file '/etc/f/x' (mode: 'wb'): Not a directory") },
+      { match: is("qm", "agent", "201", "ping"), reply: () => ok() },
+      { match: is("sh", "-c", GuestFilesLive.QM_FILE_WRITE_SCRIPT), reply: () => ok({ exitCode: 255, stderr: "QEMU guest agent is not running\n" }) }
+    ])
+    return Effect.gen(function*() {
+      const gf = yield* GuestFiles
+      const write = (vmid: number, path: string) => Effect.flip(gf.qmWrite(vmid, path, Buffer.from("x")))
+      expect(yield* write(200, "/nodir/x")).toMatchObject({ _tag: "ParentDirectoryMissing", path: "/nodir/x" })
+      expect(yield* write(200, "/tmp/d")).toMatchObject({ _tag: "NotARegularFile", path: "/tmp/d", fileType: "directory" })
+      expect(yield* write(200, "/etc/f/x")).toMatchObject({ _tag: "CommandFailed", stderr: "Agent error: failed to open file '/etc/f/x' (mode: 'wb'): Not a directory" })
+      expect((yield* write(201, "/x"))._tag).toBe("GuestAgentUnavailable")
+      expect(s.queue).toStrictEqual([])
+    }).pipe(Effect.provide(s.layer))
+  })
 })

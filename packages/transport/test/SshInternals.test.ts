@@ -13,7 +13,7 @@ import * as TestClock from "effect/TestClock"
 import fc from "fast-check"
 import { backstopMs, isTimedOut, secondsOf, wrapArgv, wrapperMs } from "../src/internal/sshCommand.js"
 import { fingerprintOf, keyTypeOf, negotiableAlgorithms, normalizeFingerprint } from "../src/internal/sshFingerprint.js"
-import { agentUnavailable, notRunning, parseFileRead, parsePctProbe, parseQmExec, parseSha256Sum, parseStat, signalName } from "../src/internal/sshGuest.js"
+import { agentUnavailable, fileMissing, fileProblem, notRunning, parseFileRead, parsePctProbe, parseQmExec, parseSha256Sum, parseStat, signalName } from "../src/internal/sshGuest.js"
 import { readKnownHosts, recordKnownHost } from "../src/internal/sshKnownHosts.js"
 import { CappedBuffer, capBytes, omissionMarker } from "../src/internal/sshOutput.js"
 import { reconnectSchedule, resolveSettings } from "../src/Ssh.js"
@@ -212,6 +212,23 @@ describe("guest output parsers", () => {
     expect(agentUnavailable(200, "QEMU guest agent is not running\n")?._tag).toBe("GuestAgentUnavailable")
     expect(agentUnavailable(200, "No QEMU guest agent configured\n")?.message).toContain("No QEMU guest agent configured")
     expect(agentUnavailable(200, "some other failure")).toBeNull()
+  })
+
+  it("reads the errno text that ends an agent or pct failure, not the 'failed to open' around it", () => {
+    expect(fileProblem("Agent error: failed to open file '/x' (mode: 'r'): No such file or directory\n")).toBe("missing")
+    expect(fileProblem("Agent error: failed to open file '/nodir/x' (mode: 'wb'): No such file or directory\n")).toBe("missing")
+    expect(fileProblem("Agent error: failed to read file: Is a directory\n")).toBe("directory")
+    expect(fileProblem("Agent error: failed to open file '/tmp/d' (mode: 'wb'): Is a directory\n")).toBe("directory")
+    expect(fileProblem("failed to open /etc/missing: No such file or directory\n")).toBe("missing")
+    expect(fileProblem("warning: x\nfailed to open /etc/missing: No such file or directory at /usr/share/perl5/PVE/CLI/pct.pm line 9.\n")).toBe("missing")
+    expect(fileProblem("Agent error: failed to open file '/root/x' (mode: 'r'): Permission denied\n")).toBeNull()
+    expect(fileProblem("Agent error: failed to open file '/a: Is a directory' (mode: 'r'): No such file or directory\n")).toBe("missing")
+    expect(fileProblem("Agent error: failed to open file '/a: No such file or directory' (mode: 'r'): Permission denied\n")).toBeNull()
+    // a bare "Failed to open file" (no errno) is a missing file, as transport-trust.md §4.3 names it
+    expect(fileProblem("Failed to open file\n")).toBe("missing")
+    expect(fileProblem("Agent error: Failed to open file\n")).toBe("missing")
+    expect(fileMissing("Agent error: failed to open file '/tmp' (mode: 'r'): Is a directory\n")).toBe(false)
+    expect(fileMissing("failed to open /x: No such file or directory\n")).toBe(true)
   })
 
   it("parses stat lines", () => {

@@ -119,18 +119,27 @@ export declare namespace GuestFiles {
     ) => Effect.Effect<{ readonly sha256: string }, PctFilesError | FileNotFound | ParentDirectoryMissing | WriteVerificationFailed>
     /** `rm -f -- <path>` in the container (a missing file is not an error). */
     readonly pctRemove: (vmid: number, path: string) => Effect.Effect<void, PctFilesError | NotARegularFile>
-    /** Agent file-read of `count` bytes at `offset` (`--decode 0`, at most 16 MiB per call), after an agent ping. */
+    /**
+     * Agent file-read of `count` bytes at `offset` (`--decode 0`, at most 16 MiB per call), after an agent
+     * ping; a missing file is `FileNotFound`, a directory `NotARegularFile`.
+     */
     readonly qmRead: (
       vmid: number,
       path: string,
       options: { readonly offset: number; readonly count: number }
-    ) => Effect.Effect<QmReadResult, QmFilesError | FileNotFound>
-    /** Agent file-write (at most 46080 raw bytes, else `ContentTooLarge` before any call), verified by reading it back. */
+    ) => Effect.Effect<QmReadResult, QmFilesError | FileNotFound | NotARegularFile>
+    /**
+     * Agent file-write (at most 46080 raw bytes, else `ContentTooLarge` before any call), verified by reading
+     * it back; a missing directory is `ParentDirectoryMissing`, a directory at the path `NotARegularFile`.
+     */
     readonly qmWrite: (
       vmid: number,
       path: string,
       content: Uint8Array
-    ) => Effect.Effect<{ readonly sha256: string }, QmFilesError | FileNotFound | ContentTooLarge | WriteVerificationFailed>
+    ) => Effect.Effect<
+      { readonly sha256: string },
+      QmFilesError | FileNotFound | ParentDirectoryMissing | NotARegularFile | ContentTooLarge | WriteVerificationFailed
+    >
     /** `rm -f -- <path>` through `qm guest exec` (reverting a create). */
     readonly qmRemove: (vmid: number, path: string) => Effect.Effect<void, QmFilesError | FileNotFound>
   }

@@ -63,7 +63,8 @@ export const fileRead = async (
   let data: Uint8Array
   try {
     const st = await m.vfs.stat(path)
-    if (st.isDirectory) throw new AgentError(`Agent error: failed to open file '${params.file}' (mode: 'r'): Is a directory`)
+    // qemu-ga opens a directory fine (O_RDONLY); it is the read that fails with EISDIR
+    if (st.isDirectory) throw new AgentError("Agent error: failed to read file: Is a directory")
     data = await m.vfs.readFileBuffer(path)
   } catch (e) {
     if (e instanceof AgentError) throw e
@@ -93,10 +94,13 @@ export const fileWrite = async (
   const m = await machineOf(machines, vmid)
   const path = Paths.normalize(params.file)
   const bytes = params.encode === false ? Buffer.from(params.content, "base64") : Buffer.from(params.content, "utf8")
+  // PVE opens the file with mode 'wb' (O_WRONLY|O_CREAT|O_TRUNC); qemu-ga's error names path, mode and errno
+  const openFailed = (errno: string) => new AgentError(`Agent error: failed to open file '${params.file}' (mode: 'wb'): ${errno}`)
   const parent = await m.vfs.stat(Paths.dirname(path)).catch(() => undefined)
-  if (!parent?.isDirectory) throw new AgentError(`Agent error: failed to open file '${params.file}' (mode: 'w'): No such file or directory`)
+  if (!parent) throw openFailed("No such file or directory")
+  if (!parent.isDirectory) throw openFailed("Not a directory")
   const existing = await m.vfs.stat(path).catch(() => undefined)
-  if (existing?.isDirectory) throw new AgentError(`Agent error: failed to open file '${params.file}' (mode: 'w'): Is a directory`)
+  if (existing?.isDirectory) throw openFailed("Is a directory")
   await m.vfs.writeFile(path, bytes)
   if (!existing) m.owners.remove(path)
   return null

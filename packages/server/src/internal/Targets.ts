@@ -277,6 +277,8 @@ export const openQm = (
     const guest = options.guest ?? (yield* Guests.resolveGuest(vmid, { type: "qemu", useTool: "the pct_* file tools" }))
     const status = yield* Guests.currentStatus(guest)
     if (status !== "running") return yield* new GuestNotRunning({ vmid, status })
+    // Only a file missing from the start is absent (a new file); a directory at the path fails
+    // `NotARegularFile` from `qmRead`, as `openPct`'s state read does, and every other failure stays as it is.
     const readCurrent = Effect.gen(function* () {
       const chunks: Array<Uint8Array> = []
       let offset = 0

@@ -19,9 +19,22 @@ export const agentUnavailable = (vmid: number, stderr: string): GuestAgentUnavai
   return m ? new GuestAgentUnavailable({ vmid, reason: firstLine(stderr) }) : null
 }
 
-/** A missing file in agent or `pct` texts. */
-export const fileMissing = (stderr: string): boolean =>
-  /No such file or directory|Failed to open file|failed to open/i.test(stderr)
+/**
+ * What a failed open or read says about its path, from the errno text that ends a line (`failed to open
+ * file '<p>' (mode: 'r'): No such file or directory`, `failed to read file: Is a directory`, `failed to
+ * open <p>: …`): `missing`, `directory`, or `null` for any other errno. A bare "Failed to open file" with
+ * no errno is `missing` (transport-trust.md §4.3).
+ */
+export const fileProblem = (stderr: string): "missing" | "directory" | null => {
+  for (const line of stderr.split("\n")) {
+    const m = /: (No such file or directory|Is a directory)$/.exec(firstLine(line))
+    if (m) return m[1] === "Is a directory" ? "directory" : "missing"
+  }
+  return stderr.split("\n").some((line) => /^(Agent error: )?Failed to open file\.?$/.test(firstLine(line))) ? "missing" : null
+}
+
+/** A missing file (or, for a write, a missing directory on its path) in agent or `pct` texts. */
+export const fileMissing = (stderr: string): boolean => fileProblem(stderr) === "missing"
 
 /** The first non-empty line, without Perl's ` at /usr/share/perl5/… line N.` suffix. */
 export const firstLine = (s: string): string =>
