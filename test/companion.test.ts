@@ -235,6 +235,30 @@ describe("container files", () => {
     }
   })
 
+  it("a revert whose backup of the current file could not be restored asks for confirmation, as a write does", async () => {
+    // the previous build kept only the hash of what it overwrote, without asking, and audited it revertible
+    const path = "/root/revert-overwrites-large.txt"
+    const metaOnly = await connect({ ...sandbox.handle.env("companion"), MCP_LARGE_FILE_BYTES: "1000", MCP_LARGE_FILE_POLICY: "metadata-only" })
+    try {
+      okOf(await metaOnly.call("pct_write_file", { vmid: 100, path, content: "small\n" }))
+      okOf(await metaOnly.call("pct_write_file", { vmid: 100, path, content: "x".repeat(2039) + "\n" }))
+      const refused = errorOf(await metaOnly.call("revert_file", { vmid: 100, path }))
+      expect(refused.code).toBe("ConfirmationRequired")
+      expect(refused.message).toContain("MCP_LARGE_FILE_POLICY is metadata-only")
+      expect(okOf<{ total: number }>(await metaOnly.call("list_backups", { vmid: 100, path })).total).toBe(2)
+      const r = okOf<{ action: string; opId: string }>(await metaOnly.call("revert_file", { vmid: 100, path, confirm: true }))
+      expect(r.action).toBe("restored")
+      expect(okOf<{ content: string }>(await metaOnly.call("pct_read_file", { vmid: 100, path })).content).toBe("small\n")
+      const records = okOf<{ items: Array<Record<string, unknown>> }>(
+        await metaOnly.call("query_audit", { view: "records", tool: "revert_file", pathContains: path, limit: 10 })
+      ).items
+      expect(records.map((x) => x["phase"]).sort()).toEqual(["intent", "outcome", "refused"])
+      expect(records.find((x) => x["phase"] === "intent")).toMatchObject({ isRevertible: false, confirmGated: true, confirmVia: "flag" })
+    } finally {
+      await metaOnly.close()
+    }
+  })
+
   it("reverting a created file deletes it (not an empty file)", async () => {
     const w = okOf<{ newFile: boolean; isLargeChange: boolean; largeChangeReasons: Array<string> }>(
       await s.call("pct_write_file", { vmid: 100, path: "/root/notes.txt", content: "hello\n" })

@@ -170,14 +170,7 @@ export const decide = (d: WritePlanDraft, full?: StoredPayload): WritePlan => {
     lineHashes: d.lineHashes,
     ...(full !== undefined ? { full } : {})
   })
-  let notRevertibleReason: string | undefined
-  if (decision.kind === "metadata-only") {
-    notRevertibleReason = decision.reason === "large-file-policy"
-      ? `the previous file is over ${input.settings.largeFileBytes} bytes and MCP_LARGE_FILE_POLICY is metadata-only, so only its hash and size are kept`
-      : "the previous file does not fit in the backup store (MCP_BACKUP_GLOBAL_CAP_BYTES), so only its hash and size are kept"
-  } else if (input.restoreLimitBytes !== undefined && prevBytesArr !== null && prevBytesArr.length > input.restoreLimitBytes) {
-    notRevertibleReason = `the previous file is ${prevBytesArr.length} bytes, more than the ${input.restoreLimitBytes} bytes that can be written back through this transport`
-  }
+  const notRevertibleReason = notRevertible(decision.kind, prevBytesArr, input.settings, input.restoreLimitBytes)
   return {
     ...common,
     unchanged: false,
@@ -190,6 +183,28 @@ export const decide = (d: WritePlanDraft, full?: StoredPayload): WritePlan => {
     isLargeChange: d.large.isLargeChange,
     largeChangeReasons: d.large.reasons
   }
+}
+
+/**
+ * Why a backup of `previous` of `kind` could not be restored afterwards (writes and reverts alike), or
+ * undefined when it could: only its hash and size kept (metadata-only), or more bytes than the target's
+ * transport can write back.
+ */
+export const notRevertible = (
+  kind: BackupKind,
+  previous: Uint8Array | null,
+  settings: Pick<BackupSettings, "largeFileBytes" | "largeFilePolicy">,
+  restoreLimitBytes?: number
+): string | undefined => {
+  if (kind === "metadata-only") {
+    return previous !== null && previous.length > settings.largeFileBytes && settings.largeFilePolicy === "metadata-only"
+      ? `the previous file is over ${settings.largeFileBytes} bytes and MCP_LARGE_FILE_POLICY is metadata-only, so only its hash and size are kept`
+      : "the previous file does not fit in the backup store (MCP_BACKUP_GLOBAL_CAP_BYTES), so only its hash and size are kept"
+  }
+  if (restoreLimitBytes !== undefined && previous !== null && previous.length > restoreLimitBytes) {
+    return `the previous file is ${previous.length} bytes, more than the ${restoreLimitBytes} bytes that can be written back through this transport`
+  }
+  return undefined
 }
 
 /** Plans one write (steps 3–5). Identical content is a no-op with no backup. */

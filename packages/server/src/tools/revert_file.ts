@@ -9,6 +9,7 @@ import { NotRevertible, WriteVerificationFailed } from "@homelab-mcp/core/Errors
 import * as Tool from "@homelab-mcp/core/Tool"
 import * as WritePlan from "@homelab-mcp/core/backup/WritePlan"
 import { BackupStore } from "@homelab-mcp/core/capabilities/BackupStore"
+import { Confirm } from "@homelab-mcp/core/capabilities/Confirm"
 import { Limits } from "../Limits.js"
 import { RollbackBreaker } from "../RollbackBreaker.js"
 import * as Backups from "../internal/Backups.js"
@@ -21,7 +22,7 @@ export const Input = Schema.Struct({
   ...Backups.VersionTargetFields,
   dryRun: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   confirm: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
-    description: "Needed for /etc/pve host targets; must reflect the user's agreement, not the model's"
+    description: "Needed for /etc/pve host targets, and when what the revert overwrites could not be backed up revertibly; must reflect the user's agreement, not the model's"
   }),
   discardOutOfBandChanges: Schema.optionalWith(Schema.Boolean, { default: () => false }).annotations({
     description: "Revert although the file changed outside this server since its newest backup (those changes are backed up, then overwritten)"
@@ -105,7 +106,7 @@ export const revert_file = Tool.make(
             circuitBreakerOverridden: overridden
           }
           if (input.dryRun) return { dryRun: true, ...base, newVersionId: null, verified: false, opId: null }
-          const op = {
+          let op = {
             ...op1,
             base: {
               ...op1.base,
@@ -138,12 +139,24 @@ export const revert_file = Tool.make(
             yield* Guests.auditOutcome(op, { outcome: "noop", note: "the file already has the version's content", durationMs: 0 })
             return { dryRun: false, ...base, newVersionId: null, verified: true, opId: op.opId }
           }
+          // What the revert overwrites is backed up first; as for a write, a backup that could not be restored
+          // (only hash and size kept, or more than the transport writes back) needs the user's agreement, and
+          // a store that refuses to grow refuses the revert before its intent.
+          const request = { target: io.target, previous: current, next: plan.restoredBytes, tool: "revert_file", opId: op.opId }
+          const capacity = yield* store.checkCapacity(request).pipe(Effect.catchTag("BackupStoreFull", (e) => Guests.refuse(op, e)))
+          const unrestorable = WritePlan.notRevertible(capacity.kind, current.exists ? current.bytes : null, store.settings, io.restoreLimitBytes)
+          if (unrestorable !== undefined) {
+            const confirm = yield* Confirm
+            const via = yield* confirm
+              .gate(`Reverting ${descriptor} replaces content this server could not restore afterwards: ${unrestorable}.`, input.confirm)
+              .pipe(Effect.catchAll((e) => Guests.refuse(op, e)))
+            op = { ...op, base: { ...op.base, confirmGated: true, confirmVia: via, isRevertible: false } }
+          }
           return yield* Guests.audited(
             op,
             {},
             Effect.gen(function* () {
               yield* breaker.record(descriptor)
-              const request = { target: io.target, previous: current, next: plan.restoredBytes, tool: "revert_file", opId: op.opId }
               const stored = yield* Guests.withOutcomeOnFailure(op, store.store(request))
               const meta = current.meta ?? metaOf(restored.record) ?? io.newFileMeta
               // The version stored above is settled as a write's is: dropped when the target was left as it
