@@ -515,6 +515,55 @@ describe("VM tools", () => {
     }
   })
 
+  it("qm_exec refuses a Windows VM by its ostype, audited, before any SSH or agent call; other ostypes run", async () => {
+    // the previous build never read the ostype and ran the command through the agent
+    const config = sandbox.handle.lab.guests.get(200)!.config
+    const saved = config["ostype"]
+    const command = "echo windows-ostype-probe"
+    try {
+      for (const ostype of ["win11", "w2k8", "wxp"]) {
+        config["ostype"] = ostype
+        const before = sshArgv().length
+        const e = errorOf(await s.call("qm_exec", { vmid: 200, command }))
+        expect(e).toMatchObject({ code: "UnsupportedGuestOs" })
+        expect(e.message).toContain(ostype)
+        expect(sshArgv().slice(before)).toEqual([])
+      }
+      const records = okOf<{ items: Array<Record<string, unknown>> }>(
+        await s.call("query_audit", { view: "records", tool: "qm_exec", textSearch: "windows-ostype-probe", limit: 50 })
+      ).items
+      expect(records).toHaveLength(3)
+      for (const r of records) expect(r).toMatchObject({ phase: "refused", vmid: 200, guestType: "qemu", refusal: { code: "UnsupportedGuestOs" } })
+      // the spec lists UnsupportedGuestOs for qm_exec only: the agent file tools still read
+      expect(okOf<{ eof: boolean }>(await s.call("qm_read_file", { vmid: 200, path: "/etc/hostname" })).eof).toBe(true)
+      for (const ostype of ["l26", "other", undefined]) {
+        if (ostype === undefined) delete config["ostype"]
+        else config["ostype"] = ostype
+        expect(okOf<{ exitCode: number; stdout: string }>(await s.call("qm_exec", { vmid: 200, command }))).toMatchObject({ exitCode: 0, stdout: "windows-ostype-probe\n" })
+      }
+    } finally {
+      if (saved === undefined) delete config["ostype"]
+      else config["ostype"] = saved
+    }
+  })
+
+  it("qm_read_file past the end of a file: eof with totalBytes null, never the offset; at the exact end the size", async () => {
+    // the previous build answered totalBytes = offset (100 for a 12-byte file)
+    const path = "/root/twelve-bytes.txt"
+    okOf(await s.call("qm_exec", { vmid: 200, command: `printf 'hello world\\n' > ${path}` }))
+    const past = okOf<{ content: string; bytes: number; totalBytes: number | null; eof: boolean; nextOffset: number | null }>(
+      await s.call("qm_read_file", { vmid: 200, path, offset: 100 })
+    )
+    expect(past).toMatchObject({ content: "", bytes: 0, totalBytes: null, eof: true, nextOffset: null })
+    // one byte past the end is past it too; exactly at the end, the size is known (no extra agent call)
+    expect(okOf<{ totalBytes: number | null }>(await s.call("qm_read_file", { vmid: 200, path, offset: 13 })).totalBytes).toBeNull()
+    expect(okOf(await s.call("qm_read_file", { vmid: 200, path, offset: 12, maxBytes: 4 }))).toMatchObject({ content: "", bytes: 0, totalBytes: 12, eof: true })
+    // a window inside the file still reads exactly its bytes
+    expect(okOf(await s.call("qm_read_file", { vmid: 200, path, offset: 6, maxBytes: 5 }))).toMatchObject({ content: "world", bytes: 5, eof: false, nextOffset: 11 })
+    expect(okOf(await s.call("qm_read_file", { vmid: 200, path, offset: 6 }))).toMatchObject({ content: "world\n", totalBytes: 12, eof: true })
+    expect(okOf(await s.call("qm_read_file", { vmid: 200, path }))).toMatchObject({ content: "hello world\n", totalBytes: 12, eof: true })
+  })
+
   it("a container id given to a VM tool names the pct tools", async () => {
     expect(errorOf(await s.call("qm_read_file", { vmid: 100, path: "/etc/hosts" })).code).toBe("WrongGuestType")
   })

@@ -6,7 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { CommandDenied, GuestNotRunning, InvalidInput, type ToolError } from "@homelab-mcp/core/Errors"
+import { CommandDenied, GuestNotRunning, InvalidInput, UnsupportedGuestOs, type ToolError } from "@homelab-mcp/core/Errors"
 import * as Classify from "@homelab-mcp/core/guardrails/Classify"
 import { Confirm, type ConfirmVia } from "@homelab-mcp/core/capabilities/Confirm"
 import type { ExecResult } from "@homelab-mcp/core/capabilities/NodeShell"
@@ -96,6 +96,9 @@ export const resultFields = (
 export const confirmPrompt = (vmid: number, command: string, reasons: ReadonlyArray<string>): string =>
   `Running ${JSON.stringify(command.length > 200 ? `${command.slice(0, 200)}…` : command)} in guest ${vmid} needs the user's agreement: ${reasons.join("; ")}. Its effects cannot be reverted by this server.`
 
+/** Proxmox's Windows `ostype` values (pve apidata, `qemu/{vmid}/config`); every other value runs. */
+export const WINDOWS_OSTYPES: ReadonlySet<string> = new Set(["wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11"])
+
 /** What the transport returned plus the per-tool extras. */
 export interface ExecOutcome extends ExecResult {
   readonly shell: "bash" | "sh"
@@ -104,7 +107,8 @@ export interface ExecOutcome extends ExecResult {
 
 /**
  * Runs one exec tool call: classify → (deny: audited refusal) → timeout bound → confirm gate (audited
- * refusal) → guest precheck (running, right type) → intent → run → outcome.
+ * refusal) → guest precheck (right type; a Windows VM `ostype` is an audited `UnsupportedGuestOs`
+ * refusal; running) → intent → run → outcome.
  */
 export const run = <X extends ExecOutcome, R>(
   tool: "pct_exec" | "qm_exec",
@@ -145,7 +149,15 @@ export const run = <X extends ExecOutcome, R>(
         .pipe(Effect.catchAll((e) => Guests.refuse(op1, e)))
     }
     const guest = yield* Guests.resolveGuest(input.vmid, { type: guestType, useTool: otherTool })
-    const status = yield* Guests.currentStatus(guest)
+    // a VM's ostype is read alongside its status: a Windows VM is refused before any SSH or agent call,
+    // and before its power state (starting it would not help)
+    const [status, ostype] = yield* Effect.all(
+      [Guests.currentStatus(guest), guest.type === "qemu" ? Guests.vmOstype(guest) : Effect.succeed(undefined)],
+      { concurrency: 2 }
+    )
+    if (ostype !== undefined && WINDOWS_OSTYPES.has(ostype)) {
+      return yield* Guests.refuse({ ...op1, base: { ...op1.base, guestType: guest.type } }, new UnsupportedGuestOs({ vmid: input.vmid, ostype }))
+    }
     if (status !== "running") return yield* new GuestNotRunning({ vmid: input.vmid, status })
     const op = {
       ...op1,

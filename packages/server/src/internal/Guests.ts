@@ -80,6 +80,24 @@ export const currentStatus = (guest: Guest): Effect.Effect<string, ApiError, Pve
     return yield* Effect.fail(e)
   })
 
+const VmOsConfig = Schema.Struct({ ostype: Schema.optional(Schema.String) })
+
+/**
+ * Reads a VM's `ostype` from `GET …/qemu/{vmid}/config` (`undefined` when unset); a VM that vanished in
+ * between is `GuestNotFound`, never the raw PVE text.
+ */
+export const vmOstype = (guest: Guest): Effect.Effect<string | undefined, ApiError, PveApi> =>
+  Effect.gen(function* () {
+    const api = yield* PveApi
+    const result = yield* Effect.either(api.get(apiPath("nodes", guest.node, "qemu", guest.vmid, "config"), VmOsConfig))
+    if (result._tag === "Right") return result.right.ostype
+    const e = result.left
+    if ((e._tag === "ApiServerError" || e._tag === "ApiBadRequest") && /does not exist/i.test(e.message)) {
+      return yield* new GuestNotFound({ vmid: guest.vmid, node: guest.node })
+    }
+    return yield* Effect.fail(e)
+  })
+
 /** A 403 on a power call always names the privilege the operate role grants. */
 const namePowerPrivilege = (path: string) => (e: ApiError): ApiError =>
   e._tag === "ApiForbidden" && !e.privileges.includes("VM.PowerMgmt")

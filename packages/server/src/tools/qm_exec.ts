@@ -25,7 +25,7 @@ export const qm_exec = Tool.make(
     name: "qm_exec",
     title: "Run a command in a QEMU VM",
     description:
-      "Runs a shell command inside a running QEMU VM through the QEMU guest agent (qm guest exec) and returns exit code, signal, timedOut and output. Needs qemu-guest-agent running in the VM (agent: 1 in its options). On timeout the result has timedOut:true, exitCode:null and the guest pid: the agent cannot kill the command, it may still be running. The command is classified on a real shell parse first: destructive commands are refused; reboots, service stops, package removals and dynamic code need the user's agreement (elicitation, or confirm:true reflecting the user's agreement, not the model's). Effects cannot be reverted by this server. Audited.",
+      "Runs a shell command inside a running QEMU VM through the QEMU guest agent (qm guest exec) and returns exit code, signal, timedOut and output. Needs qemu-guest-agent running in the VM (agent: 1 in its options). Linux and other non-Windows guests only: a VM whose ostype is a Windows one is refused with UnsupportedGuestOs. On timeout the result has timedOut:true, exitCode:null and the guest pid: the agent cannot kill the command, it may still be running. The command is classified on a real shell parse first: destructive commands are refused; reboots, service stops, package removals and dynamic code need the user's agreement (elicitation, or confirm:true reflecting the user's agreement, not the model's). Effects cannot be reverted by this server. Audited.",
     tier: "companion",
     input: Input,
     output: Output,
