@@ -77,3 +77,18 @@ describe("Guests.audited", () => {
       expect(phases(log)).toEqual([])
     }))
 })
+
+describe("Guests.auditOutcome", () => {
+  it.effect("returns null once the outcome is written, else the warning the result must carry (the tool still returns)", () =>
+    Effect.gen(function* () {
+      const ok = yield* AuditLogJsonl.makeMemory()
+      const failing = yield* AuditLogJsonl.makeMemory({ failAppend: (e) => e.phase === "outcome" })
+      const op = yield* Guests.beginOp("guest_start", 101)
+      expect(yield* Guests.auditOutcome(op, { outcome: "ok", durationMs: 1 }).pipe(Effect.provideService(AuditLog, ok.service))).toBeNull()
+      const warning = yield* Guests.auditOutcome(op, { outcome: "ok", durationMs: 1 }).pipe(Effect.provideService(AuditLog, failing.service))
+      expect(warning).toMatch(/^the audit log could not record this operation's outcome \(.+\); it shows the operation as pending$/)
+      expect(warning).not.toContain("nothing was changed")
+      expect(phases(ok)).toEqual(["outcome:ok"])
+      expect(phases(failing)).toEqual([])
+    }))
+})

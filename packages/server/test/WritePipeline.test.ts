@@ -80,6 +80,19 @@ describe("WritePipeline: intent and backup side by side", () => {
       expect(r.records).toEqual(["intent", "outcome:ok"])
     }))
 
+  it.effect("an outcome record that cannot be written leaves the write done and says so in its warnings", () =>
+    Effect.gen(function* () {
+      const { io, writes } = fakeTarget("a = 1\n")
+      const r = yield* run(io, "a = 2\n", { failAppend: (e) => e.phase === "outcome" })
+      expect(writes).toEqual(["a = 2\n"])
+      expect(r.versions.length).toBe(1)
+      expect(r.records).toEqual(["intent"])
+      expect(r.exit._tag).toBe("Success")
+      if (r.exit._tag === "Success") {
+        expect(r.exit.value.warnings).toEqual([expect.stringContaining("could not record this operation's outcome")])
+      }
+    }))
+
   it.effect("a failed intent record leaves the guest untouched and drops the version stored beside it", () =>
     Effect.gen(function* () {
       const { io, writes } = fakeTarget("a = 1\n")

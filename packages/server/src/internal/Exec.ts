@@ -173,17 +173,20 @@ export const run = <X extends ExecOutcome, R>(
     const result = yield* Guests.audited(
       op,
       {},
-      Effect.tap(Guests.withOutcomeOnFailure(op, exec(timeoutMs)), (result) =>
-        Guests.auditOutcome(op, {
-          outcome: result.timedOut && result.exitCode === null ? "unknown" : "ok",
-          shell: result.shell,
-          exitCode: result.exitCode,
-          ...(result.signal !== null ? { signal: result.signal } : {}),
-          timedOut: result.timedOut,
-          stdoutBytes: result.stdoutBytes,
-          stderrBytes: result.stderrBytes,
-          durationMs: result.durationMs
-        }))
+      Effect.flatMap(Guests.withOutcomeOnFailure(op, exec(timeoutMs)), (result) =>
+        Effect.map(
+          Guests.auditOutcome(op, {
+            outcome: result.timedOut && result.exitCode === null ? "unknown" : "ok",
+            shell: result.shell,
+            exitCode: result.exitCode,
+            ...(result.signal !== null ? { signal: result.signal } : {}),
+            timedOut: result.timedOut,
+            stdoutBytes: result.stdoutBytes,
+            stderrBytes: result.stderrBytes,
+            durationMs: result.durationMs
+          }),
+          (unlogged): X => (unlogged === null ? result : { ...result, notes: [...result.notes, unlogged] })
+        ))
     )
     return { result, confirmGated: via !== undefined, classification, opId: op.opId }
   })

@@ -152,23 +152,29 @@ export const audit = (op: OpContext, phase: AuditEntry["phase"], fields: Partial
   )
 
 /**
- * Appends the operation's outcome record; a failed append only logs (the tool still returns). An append
+ * Appends the operation's outcome record. A failed append does not fail the tool (backups-audit.md §5): it
+ * is logged and its warning returned, for the result to carry; null when the record was written. An append
  * once started completes even if the call is cancelled meanwhile (it is one file write).
  */
-export const auditOutcome = (op: OpContext, fields: Partial<AuditEntry>) =>
+export const auditOutcome = (op: OpContext, fields: Partial<AuditEntry>): Effect.Effect<string | null, never, AuditLog> =>
   Effect.suspend(() => {
     op.outcome.started = true
     return audit(op, "outcome", fields)
   }).pipe(
-    Effect.asVoid,
-    Effect.catchAll((e) => Effect.logWarning(`audit outcome of ${op.tool} ${op.opId} not written: ${e.message}`)),
+    Effect.as(null),
+    Effect.catchAll((e) =>
+      Effect.as(
+        Effect.logWarning(`audit outcome of ${op.tool} ${op.opId} not written: ${e.reason}`),
+        `the audit log could not record this operation's outcome (${e.reason}); it shows the operation as pending`
+      )
+    ),
     Effect.uninterruptible
   )
 
 /** Audits a refusal (one `refused` record) and fails with the refusal. */
 export const refuse = <E extends ToolError>(op: OpContext, error: E) =>
   audit(op, "refused", { refusal: { code: error._tag, reason: error.message } }).pipe(
-    Effect.catchAll((e) => Effect.logWarning(`audit refusal of ${op.tool} ${op.opId} not written: ${e.message}`)),
+    Effect.catchAll((e) => Effect.logWarning(`audit refusal of ${op.tool} ${op.opId} not written: ${e.reason}`)),
     Effect.zipRight(Effect.fail(error))
   )
 
@@ -180,7 +186,7 @@ export const auditInterrupted = (op: OpContext) =>
   Effect.suspend(() =>
     op.outcome.started
       ? Effect.void
-      : Effect.flatMap(elapsed(op), (durationMs) => auditOutcome(op, { outcome: "unknown", durationMs, note: "interrupted" }))
+      : Effect.asVoid(Effect.flatMap(elapsed(op), (durationMs) => auditOutcome(op, { outcome: "unknown", durationMs, note: "interrupted" })))
   )
 
 /**

@@ -276,7 +276,7 @@ export const run = (
               verified = true
               const durationMs = yield* Guests.elapsed(op)
               const warnings = [...stored.warnings, ...(plan.newFile && io.newFileMeta === null ? ["the new file got the guest agent's default mode and owner"] : [])]
-              yield* Guests.auditOutcome(opGated, {
+              const unlogged = yield* Guests.auditOutcome(opGated, {
                 outcome: "ok",
                 versionId: stored.versionId,
                 durationMs,
@@ -284,7 +284,7 @@ export const run = (
                 ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
                 ...(warnings.length > 0 ? { warnings } : {})
               })
-              return written(stored.versionId, stored.revertible && plan.wouldBeRevertible, warnings)
+              return written(stored.versionId, stored.revertible && plan.wouldBeRevertible, unlogged === null ? warnings : [...warnings, unlogged])
             })
             // Cancelled before the write began: it did not happen, so its version goes and the outcome says
             // so. Cancelled during it: the guest may hold either content, so the version is kept, uncertain.
@@ -298,12 +298,12 @@ export const run = (
                   : Effect.zipRight(
                     Effect.ignore(store.remove(descriptor, stored.versionId)),
                     Effect.flatMap(Guests.elapsed(op), (durationMs) =>
-                      Guests.auditOutcome(opGated, {
+                      Effect.asVoid(Guests.auditOutcome(opGated, {
                         outcome: "failed",
                         durationMs,
                         note: "cancelled before the guest was touched",
                         error: { code: "Cancelled", message: "The call was cancelled before the guest was touched; nothing was written." }
-                      }))
+                      })))
                   )
               )
             )

@@ -48,7 +48,9 @@ export const Output = Schema.Struct({
   changedOutOfBand: Schema.Boolean,
   historyCommitted: Schema.Boolean,
   opId: Schema.NullOr(Schema.String),
-  circuitBreakerOverridden: Schema.Boolean
+  circuitBreakerOverridden: Schema.Boolean,
+  /** What the caller should know: evictions or failures in the backup store, an outcome the audit log could not record. */
+  warnings: Schema.optional(Schema.Array(Schema.String))
 })
 
 /** Reverts the target to a version's before-state. */
@@ -185,7 +187,7 @@ export const revert_file = Tool.make(
                 )
               )
               const durationMs = yield* Guests.elapsed(op)
-              yield* Guests.auditOutcome(op, {
+              const unlogged = yield* Guests.auditOutcome(op, {
                 outcome: "ok",
                 versionId: stored.versionId,
                 durationMs,
@@ -193,7 +195,15 @@ export const revert_file = Tool.make(
                 ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
                 ...(stored.warnings.length > 0 ? { warnings: [...stored.warnings] } : {})
               })
-              return { dryRun: false, ...base, newVersionId: stored.versionId, verified: true, opId: op.opId }
+              const warnings = unlogged === null ? stored.warnings : [...stored.warnings, unlogged]
+              return {
+                dryRun: false,
+                ...base,
+                newVersionId: stored.versionId,
+                verified: true,
+                opId: op.opId,
+                ...(warnings.length > 0 ? { warnings: [...warnings] } : {})
+              }
             })
           )
         })
