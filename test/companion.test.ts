@@ -259,6 +259,22 @@ describe("container files", () => {
     }
   })
 
+  it("revert_file's dryRun answers diff_config's shape plus action, with the same values", async () => {
+    const path = "/root/preview-shape.txt"
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: "one\n" }))
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: "two\n" }))
+    const preview = okOf<Record<string, unknown>>(await s.call("diff_config", { vmid: 100, path }))
+    const dry = okOf<Record<string, unknown>>(await s.call("revert_file", { vmid: 100, path, dryRun: true }))
+    for (const key of Object.keys(preview)) expect([key, dry[key]]).toEqual([key, preview[key]])
+    expect(dry).toMatchObject({ dryRun: true, action: "restored", revertible: true })
+    // a revert it would refuse is previewed as not revertible, with the reason
+    okOf(await s.call("pct_exec", { vmid: 100, command: `echo edited-by-hand > ${path}` }))
+    expect(okOf(await s.call("revert_file", { vmid: 100, path, dryRun: true }))).toMatchObject({
+      revertible: false,
+      revertReason: expect.stringContaining("discardOutOfBandChanges")
+    })
+  })
+
   it("reverting a created file deletes it (not an empty file)", async () => {
     const w = okOf<{ newFile: boolean; isLargeChange: boolean; largeChangeReasons: Array<string> }>(
       await s.call("pct_write_file", { vmid: 100, path: "/root/notes.txt", content: "hello\n" })

@@ -50,7 +50,14 @@ export const Output = Schema.Struct({
   opId: Schema.NullOr(Schema.String),
   circuitBreakerOverridden: Schema.Boolean,
   /** What the caller should know: evictions or failures in the backup store, an outcome the audit log could not record. */
-  warnings: Schema.optional(Schema.Array(Schema.String))
+  warnings: Schema.optional(Schema.Array(Schema.String)),
+  // dryRun: the rest of diff_config's shape (tools.md: "dryRun returns the diff_config shape plus action")
+  versionId: Schema.optional(Schema.String),
+  createdAt: Schema.optional(Schema.String),
+  tool: Schema.optional(Schema.String),
+  revertible: Schema.optional(Schema.Boolean),
+  revertReason: Schema.optional(Schema.String),
+  currentExists: Schema.optional(Schema.Boolean)
 })
 
 /** Reverts the target to a version's before-state. */
@@ -107,7 +114,27 @@ export const revert_file = Tool.make(
             historyCommitted: false,
             circuitBreakerOverridden: overridden
           }
-          if (input.dryRun) return { dryRun: true, ...base, newVersionId: null, verified: false, opId: null }
+          if (input.dryRun) {
+            // what the revert would refuse, said as diff_config says it
+            const refusal = restored.changedOutOfBand && !input.discardOutOfBandChanges && plan.action !== "noop"
+              ? "the file changed outside this server since its newest backup; revert_file needs discardOutOfBandChanges:true"
+              : restoreLimit !== undefined && plan.restoredBytes !== null && plan.restoredBytes.length > restoreLimit
+              ? Backups.overRestoreLimit(plan.restoredBytes.length, restoreLimit)
+              : undefined
+            return {
+              dryRun: true,
+              ...base,
+              newVersionId: null,
+              verified: false,
+              opId: null,
+              versionId: restored.record.versionId,
+              createdAt: restored.record.createdAt,
+              tool: restored.record.tool,
+              revertible: refusal === undefined,
+              ...(refusal !== undefined ? { revertReason: refusal } : {}),
+              currentExists: current.exists
+            }
+          }
           let op = {
             ...op1,
             base: {
