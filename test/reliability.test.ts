@@ -172,6 +172,43 @@ describe("dropped SSH connection mid-transfer", () => {
   })
 })
 
+describe("dropping the SSH connection during the upload to the node", () => {
+  let s: BinSession
+  beforeAll(async () => {
+    s = await connect({ ...sandbox.handle.env("companion") })
+  })
+  afterAll(async () => {
+    await s?.close()
+  })
+
+  it("answers with a transport error at once, leaves the guest file as it was and no node temp file", async () => {
+    // the previous build never answered: closing the upload's handle on the dead session waited forever,
+    // as an SFTP request on a closed channel is never answered and its limit could not interrupt a finalizer
+    const path = "/root/drop-upload.conf"
+    // a process killed by the tests above cannot have removed its temp files: only this call's count
+    const nodeTemps = async () =>
+      (await sandbox.handle.lab.machines!.get("host")!.exec("ls -a /tmp")).stdout.split("\n").filter((f) => f.startsWith("mcp."))
+    okOf(await s.call("pct_write_file", { vmid: 100, path, content: "original\n" }))
+    const before = await nodeTemps()
+    sandbox.handle.control.addFault({
+      id: "drop-upload",
+      target: { kind: "ssh", argv: "sftp-write /tmp/mcp" },
+      when: { _tag: "always" },
+      effect: { _tag: "drop", phase: "body", afterBytes: 1000 }
+    })
+    const started = Date.now()
+    try {
+      const failed = await s.call("pct_write_file", { vmid: 100, path, content: "replacement that must not land\n".repeat(200) })
+      expect(errorOf(failed).code).toMatch(/^Ssh/)
+      expect(Date.now() - started).toBeLessThan(10_000)
+    } finally {
+      sandbox.handle.control.removeFault("drop-upload")
+    }
+    expect(okOf<{ content: string }>(await s.call("pct_read_file", { vmid: 100, path })).content).toBe("original\n")
+    expect(await nodeTemps()).toEqual(before)
+  }, 60_000)
+})
+
 describe("cancelling writes at every moment", () => {
   let s: BinSession
   beforeAll(async () => {

@@ -85,7 +85,7 @@ export const make = Effect.gen(function*() {
 
   const rename = (s: SFTPWrapper, from: string, to: string) =>
     Sftp.hasExtension(s, "posix-rename@openssh.com")
-      ? Sftp.call<void>("posix-rename", to, (cb) => s.ext_openssh_rename(from, to, cb))
+      ? Sftp.request<void>(s, "posix-rename", to, (cb) => s.ext_openssh_rename(from, to, cb))
       : shell.exec(["mv", "-f", "--", from, to]).pipe(
         Effect.flatMap((r) =>
           r.exitCode === 0
@@ -132,9 +132,9 @@ export const make = Effect.gen(function*() {
                 : { mode }
               // Some filesystems (pmxcfs under /etc/pve) refuse chmod/chown but already impose the right
               // mode and owner; accept that, refuse anything else.
-              yield* Sftp.call<void>("fsetstat", tmp, (cb) => s.fsetstat(h, attrs, cb)).pipe(
+              yield* Sftp.request<void>(s, "fsetstat", tmp, (cb) => s.fsetstat(h, attrs, cb)).pipe(
                 Effect.catchTag("CommandFailed", (e) =>
-                  Sftp.call<Stats>("fstat", tmp, (cb) => s.fstat(h, cb)).pipe(
+                  Sftp.request<Stats>(s, "fstat", tmp, (cb) => s.fstat(h, cb)).pipe(
                     Effect.map(Sftp.toStat),
                     Effect.flatMap((st) =>
                       st.mode === attrs.mode && (!("uid" in attrs) || (st.uid === attrs.uid && st.gid === attrs.gid))
@@ -144,7 +144,7 @@ export const make = Effect.gen(function*() {
                   ))
               )
               if (Sftp.hasExtension(s, "fsync@openssh.com")) {
-                yield* Sftp.call<void>("fsync", tmp, (cb) => s.ext_openssh_fsync(h, (err) => cb(err)))
+                yield* Sftp.request<void>(s, "fsync", tmp, (cb) => s.ext_openssh_fsync(h, (err) => cb(err)))
               }
             }),
           0o600

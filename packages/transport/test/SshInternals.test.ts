@@ -11,11 +11,13 @@ import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import fc from "fast-check"
+import type { SFTPWrapper } from "ssh2"
 import { backstopMs, isTimedOut, secondsOf, wrapArgv, wrapperMs } from "../src/internal/sshCommand.js"
 import { fingerprintOf, keyTypeOf, negotiableAlgorithms, normalizeFingerprint } from "../src/internal/sshFingerprint.js"
 import { agentUnavailable, fileMissing, fileProblem, notRunning, parseFileRead, parsePctProbe, parseQmExec, parseSha256Sum, parseStat, signalName } from "../src/internal/sshGuest.js"
 import { readKnownHosts, recordKnownHost } from "../src/internal/sshKnownHosts.js"
 import { CappedBuffer, capBytes, omissionMarker } from "../src/internal/sshOutput.js"
+import * as Sftp from "../src/internal/sshSftp.js"
 import { reconnectSchedule, resolveSettings } from "../src/Ssh.js"
 
 describe("output caps", () => {
@@ -125,6 +127,27 @@ describe("node wrapper and budgets", () => {
     expect(isTimedOut(1, null, 5000, 1000)).toBe(false)
     expect(isTimedOut(0, null, 5000, 1000)).toBe(false)
   })
+})
+
+describe("SFTP calls", () => {
+  it.live("a request never answered ends at its limit, inside a finalizer too (no interruption needed)", () =>
+    Effect.gen(function*() {
+      const started = Date.now()
+      const e = yield* Effect.flip(Effect.uninterruptible(Sftp.call<void>("close", "/tmp/mcp.x", () => undefined, 50)))
+      expect(e).toMatchObject({ _tag: "SshTimeout", what: "SFTP close /tmp/mcp.x", timeoutMs: 50 })
+      expect(Date.now() - started).toBeLessThan(2_000)
+    }))
+
+  it.effect("closing a handle of a session whose channel closed fails at once instead of waiting for an answer", () =>
+    Effect.gen(function*() {
+      let sent = 0
+      const closed = { outgoing: { state: "closed" }, close: () => void sent++ } as unknown as SFTPWrapper
+      expect(Sftp.isOpen(closed)).toBe(false)
+      expect(yield* Effect.flip(Sftp.close(closed, "/tmp/mcp.x", Buffer.from("h")))).toMatchObject({ _tag: "SshChannelClosed" })
+      expect(sent).toBe(0)
+      const open = { outgoing: { state: "open" }, close: (_h: Buffer, cb: (e?: Error) => void) => cb() } as unknown as SFTPWrapper
+      yield* Sftp.close(open, "/tmp/mcp.x", Buffer.from("h"))
+    }))
 })
 
 describe("TOFU store", () => {

@@ -3,7 +3,6 @@
  * session -> `SshChannelClosed`, anything else -> `CommandFailed` naming the operation and path.
  */
 import type { Attributes, FileEntryWithStats, OpenMode, SFTPWrapper, Stats } from "ssh2"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { CommandFailed, FileNotFound, SshChannelClosed, SshTimeout } from "@homelab-mcp/core/Errors"
 
@@ -33,7 +32,12 @@ export const mapSftpError = (op: string, path: string, err: unknown): SftpError 
   return new CommandFailed({ command: `sftp ${op} ${path}`, exitCode: null, stderr: message })
 }
 
-/** Wraps one callback-style SFTP call with error mapping and the 30 s limit. */
+/**
+ * Wraps one callback-style SFTP call with error mapping and the 30 s limit. The limit is a timer of its
+ * own, not an interruption, so it also ends a call made in a finalizer (a handle's close, a temp file's
+ * unlink): ssh2 never answers a request sent on a channel that has closed, and such a call would otherwise
+ * hold its finalizer, and the tool call, forever.
+ */
 export const call = <A>(
   op: string,
   path: string,
@@ -41,19 +45,50 @@ export const call = <A>(
   timeoutMs = OP_TIMEOUT_MS
 ): Effect.Effect<A, SftpError> =>
   Effect.async<A, SftpError>((resume) => {
-    try {
-      f((err, value) => {
-        if (err) resume(Effect.fail(mapSftpError(op, path, err)))
-        else resume(Effect.succeed(value as A))
-      })
-    } catch (e) {
-      resume(Effect.fail(mapSftpError(op, path, e)))
+    let settled = false
+    const settle = (effect: Effect.Effect<A, SftpError>) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resume(effect)
     }
-  }).pipe(
-    Effect.timeoutFail({
-      duration: Duration.millis(timeoutMs),
-      onTimeout: () => new SshTimeout({ what: `SFTP ${op} ${path}`, timeoutMs })
+    const timer = setTimeout(() => settle(Effect.fail(new SshTimeout({ what: `SFTP ${op} ${path}`, timeoutMs }))), timeoutMs)
+    timer.unref()
+    try {
+      f((err, value) => settle(err ? Effect.fail(mapSftpError(op, path, err)) : Effect.succeed(value as A)))
+    } catch (e) {
+      settle(Effect.fail(mapSftpError(op, path, e)))
+    }
+    return Effect.sync(() => {
+      settled = true
+      clearTimeout(timer)
     })
+  })
+
+/**
+ * False once the session's channel has closed either way (the server's end of it, or ours): ssh2 then
+ * takes requests and never answers them.
+ */
+export const isOpen = (sftp: SFTPWrapper): boolean => {
+  const s = sftp as unknown as { outgoing?: { state?: string }; readable?: boolean }
+  return s.outgoing?.state === "open" && s.readable !== false
+}
+
+/**
+ * `call` on `sftp`, failing at once with `SshChannelClosed` when its channel has closed (no request is
+ * sent). The check waits for the current ssh2 event to end: ssh2 fails a closing channel's pending requests
+ * before it marks the channel closed, and a request made in reaction (a handle's close) must see it closed.
+ */
+export const request = <A>(
+  sftp: SFTPWrapper,
+  op: string,
+  path: string,
+  f: (cb: (err: Error | null | undefined, value?: A) => void) => void,
+  timeoutMs = OP_TIMEOUT_MS
+): Effect.Effect<A, SftpError> =>
+  Effect.zipRight(
+    Effect.yieldNow(),
+    Effect.suspend(() => isOpen(sftp) ? call(op, path, f, timeoutMs) : Effect.fail(new SshChannelClosed({ what: `SFTP ${op} ${path}` })))
   )
 
 /** `stat`/`lstat` attributes reduced to what callers need. */
@@ -81,36 +116,37 @@ export const toStat = (s: Stats | Attributes): SftpStat => {
 
 /** `stat` (follows links); `FileNotFound` when absent. */
 export const stat = (sftp: SFTPWrapper, path: string) =>
-  call<Stats>("stat", path, (cb) => sftp.stat(path, cb)).pipe(Effect.map(toStat))
+  request<Stats>(sftp, "stat", path, (cb) => sftp.stat(path, cb)).pipe(Effect.map(toStat))
 
 /** `lstat` (does not follow links). */
 export const lstat = (sftp: SFTPWrapper, path: string) =>
-  call<Stats>("lstat", path, (cb) => sftp.lstat(path, cb)).pipe(Effect.map(toStat))
+  request<Stats>(sftp, "lstat", path, (cb) => sftp.lstat(path, cb)).pipe(Effect.map(toStat))
 
 /** Server-side `realpath`. */
 export const realpath = (sftp: SFTPWrapper, path: string) =>
-  call<string>("realpath", path, (cb) => sftp.realpath(path, cb))
+  request<string>(sftp, "realpath", path, (cb) => sftp.realpath(path, cb))
 
 /** A symlink's target as stored. */
 export const readlink = (sftp: SFTPWrapper, path: string) =>
-  call<string>("readlink", path, (cb) => sftp.readlink(path, cb))
+  request<string>(sftp, "readlink", path, (cb) => sftp.readlink(path, cb))
 
 /** Removes a file. */
 export const unlink = (sftp: SFTPWrapper, path: string) =>
-  call<void>("remove", path, (cb) => sftp.unlink(path, cb))
+  request<void>(sftp, "remove", path, (cb) => sftp.unlink(path, cb))
 
 /** Lists a directory (entries with their attributes). */
 export const readdir = (sftp: SFTPWrapper, path: string) =>
-  call<Array<FileEntryWithStats>>("readdir", path, (cb) => sftp.readdir(path, cb))
+  request<Array<FileEntryWithStats>>(sftp, "readdir", path, (cb) => sftp.readdir(path, cb))
 
 /** Opens a file handle with `flags` (and `mode` for created files). */
 export const open = (sftp: SFTPWrapper, path: string, flags: OpenMode, mode?: number) =>
-  call<Buffer>("open", path, (cb) =>
+  request<Buffer>(sftp, "open", path, (cb) =>
     mode === undefined ? sftp.open(path, flags, cb) : sftp.open(path, flags, { mode }, cb))
+
 
 /** Closes a handle. */
 export const close = (sftp: SFTPWrapper, path: string, handle: Buffer) =>
-  call<void>("close", path, (cb) => sftp.close(handle, cb))
+  request<void>(sftp, "close", path, (cb) => sftp.close(handle, cb))
 
 /** Opens, runs `use`, and closes the handle in every outcome. */
 export const withHandle = <A, E>(
@@ -142,7 +178,7 @@ const readInto = (
   Effect.gen(function*() {
     let got = 0
     while (got < len) {
-      const n = yield* call<number>("read", path, (cb) =>
+      const n = yield* request<number>(sftp, "read", path, (cb) =>
         sftp.read(handle, out, at + got, len - got, position + got, (err, bytesRead) => cb(err, bytesRead)))
       if (n === 0) break
       got += n
@@ -179,7 +215,7 @@ export const readRange = (
 /** Reads a whole file until EOF (sized by `fstat`, then read on until a read returns nothing). */
 export const readAll = (sftp: SFTPWrapper, path: string, handle: Buffer): Effect.Effect<Buffer, SftpError> =>
   Effect.gen(function*() {
-    const st = yield* call<Stats>("fstat", path, (cb) => sftp.fstat(handle, cb))
+    const st = yield* request<Stats>(sftp, "fstat", path, (cb) => sftp.fstat(handle, cb))
     const first = yield* readRange(sftp, path, handle, 0, Number(st.size))
     const chunks: Array<Buffer> = [first]
     let position = first.length
@@ -207,7 +243,7 @@ export const writeAll = (
     return Effect.forEach(
       starts,
       (at) =>
-        call<void>("write", path, (cb) => sftp.write(handle, buf, at, Math.min(CHUNK, buf.length - at), at, (err) => cb(err))),
+        request<void>(sftp, "write", path, (cb) => sftp.write(handle, buf, at, Math.min(CHUNK, buf.length - at), at, (err) => cb(err))),
       { concurrency: PIPELINE, discard: true }
     )
   })
