@@ -7,6 +7,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
+import { CommandFailed, SshChannelClosed, SshTimeout } from "@homelab-mcp/core/Errors"
 import * as AuditLogJsonl from "@homelab-mcp/transport/AuditLogJsonl"
 import * as Guests from "../src/internal/Guests.js"
 
@@ -90,5 +91,21 @@ describe("Guests.auditOutcome", () => {
       expect(warning).not.toContain("nothing was changed")
       expect(phases(ok)).toEqual(["outcome:ok"])
       expect(phases(failing)).toEqual([])
+    }))
+})
+
+describe("Guests.withOutcomeOnFailure", () => {
+  it.effect("a failure after which the node's state is not known is an unknown outcome; any other failed", () =>
+    Effect.gen(function* () {
+      const log = yield* AuditLogJsonl.makeMemory()
+      for (const error of [
+        new SshChannelClosed({ what: "exec pct" }),
+        new SshTimeout({ what: "exec pct", timeoutMs: 1000 }),
+        new CommandFailed({ command: "pct push", exitCode: 1, stderr: "no space" })
+      ]) {
+        const op = yield* Guests.beginOp("pct_exec", 100)
+        yield* Effect.flip(Guests.withOutcomeOnFailure(op, Effect.fail(error)).pipe(Effect.provideService(AuditLog, log.service)))
+      }
+      expect(phases(log)).toEqual(["outcome:unknown", "outcome:unknown", "outcome:failed"])
     }))
 })

@@ -199,16 +199,21 @@ export const audited = <A, E, R>(op: OpContext, fields: Partial<AuditEntry>, bod
     Effect.zipRight(audit(op, "intent", fields), restore(body).pipe(Effect.onInterrupt(() => auditInterrupted(op))))
   )
 
+/** An error after which the node's state is not known (transport-trust.md §3.3): a timeout, a dropped channel or connection. */
+export const isUnknownOutcome = (e: ToolError): boolean =>
+  e._tag === "SshTimeout" || e._tag === "SshChannelClosed" || e._tag === "SshUnreachable"
+
 /**
- * Runs the node-touching part of an audited operation: on failure an outcome `failed` record is written
- * (or `unknown` when interrupted) and the error is passed on.
+ * Runs the node-touching part of an audited operation: on failure an outcome record is written, `unknown`
+ * when the node's state is not known (`isUnknownOutcome`, or interrupted), else `failed`, and the error is
+ * passed on.
  */
 export const withOutcomeOnFailure = <A, R>(op: OpContext, effect: Effect.Effect<A, ToolError, R>) =>
   effect.pipe(
     Effect.tapError((e) =>
       Effect.flatMap(elapsed(op), (durationMs) =>
         auditOutcome(op, {
-          outcome: "failed",
+          outcome: isUnknownOutcome(e) ? "unknown" : "failed",
           durationMs,
           error: { code: e._tag, message: e.message },
           ...("upid" in e && typeof e.upid === "string" ? { upid: e.upid } : {}),

@@ -122,8 +122,6 @@ export const OFF_THREAD_GZIP_BYTES = 64 * 1024
 const compressOffThread = (bytes: number, settings: Policy.BackupSettings) =>
   bytes >= OFF_THREAD_GZIP_BYTES && (bytes <= settings.largeFileBytes || settings.largeFilePolicy === "full")
 
-const isUnknownOutcome = (e: ToolError) =>
-  e._tag === "SshTimeout" || e._tag === "SshChannelClosed" || e._tag === "SshUnreachable"
 
 /**
  * What a failed guest change means for the version stored before it (backups-audit.md §1): a change that
@@ -133,7 +131,7 @@ const isUnknownOutcome = (e: ToolError) =>
 export const settleVersion = (store: BackupStore.Service, descriptor: string, versionId: string) => (e: ToolError) =>
   e._tag === "WriteVerificationFailed"
     ? Effect.void
-    : isUnknownOutcome(e)
+    : Guests.isUnknownOutcome(e)
     ? Effect.ignore(store.markUncertain(descriptor, versionId))
     : Effect.ignore(store.remove(descriptor, versionId))
 
