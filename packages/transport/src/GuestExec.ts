@@ -136,7 +136,8 @@ export const make = (options: GuestExecOptions) =>
           ["qm", "guest", "exec", vmidText, "--timeout", String(secondsOf(timeoutMs)), "--", ...argv],
           { timeoutMs, nested: true, onBackstop: "partial", maxOutputBytes: PARSER_MAX_BYTES }
         )
-        if (r.timedOut && r.exitCode === null && r.signal === null) return { r, json: null }
+        // the node's wrapper (exit 124/137) or the client backstop ended `qm` itself: the command's fate is unknown
+        if (r.timedOut) return { r, json: null }
         if (r.exitCode !== 0) {
           const unavailable = agentUnavailable(vmid, r.stderr)
           if (unavailable) return yield* unavailable

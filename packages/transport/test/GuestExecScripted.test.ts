@@ -188,6 +188,16 @@ describe("qmExec", () => {
     }).pipe(Effect.provide(s.layer))
   })
 
+  it.effect("the node wrapper ending qm itself (exit 124 after the budget) is a timeout with exitCode null, not CommandFailed", () => {
+    const s = scripted([
+      [qm("200", "2", "/bin/sh", "-c", "sleep 60"), result({ exitCode: 124, timedOut: true, durationMs: 7_000, stderr: "" })]
+    ])
+    return Effect.gen(function*() {
+      const r = yield* (yield* GuestExec).qmExec({ vmid: 200, command: "sleep 60", timeoutMs: 2_000, shell: "sh" })
+      expect(r).toMatchObject({ exitCode: null, signal: null, timedOut: true, pid: null, shell: "sh" })
+    }).pipe(Effect.provide(s.layer))
+  })
+
   it.effect("agent and VM states map to typed errors; unparseable output is CommandFailed", () => {
     const s = scripted([
       [qm("201", "10", "test", "-x", "/bin/bash"), result({ exitCode: 255, stderr: "VM 201 is not running\n" })],
