@@ -275,6 +275,16 @@ describe("container files", () => {
     })
   })
 
+  it("a file whose mode has leading zeros (0000, 0044) is written and keeps its mode", async () => {
+    // the previous build refused it: stat prints mode 000 as "0", which the mode check took for bad input
+    for (const mode of ["000", "044"]) {
+      const path = `/root/mode-${mode}.txt`
+      okOf(await s.call("pct_exec", { vmid: 100, command: `echo old > ${path} && chmod ${mode} ${path}` }))
+      expect(okOf<{ verified: boolean; mode: string }>(await s.call("pct_write_file", { vmid: 100, path, content: "new\n" }))).toMatchObject({ verified: true, mode: mode })
+      expect(okOf<{ stdout: string }>(await s.call("pct_exec", { vmid: 100, command: `stat -c %a ${path}; cat ${path}` })).stdout).toBe(`${Number(mode)}\nnew\n`)
+    }
+  })
+
   it("reverting a created file deletes it (not an empty file)", async () => {
     const w = okOf<{ newFile: boolean; isLargeChange: boolean; largeChangeReasons: Array<string> }>(
       await s.call("pct_write_file", { vmid: 100, path: "/root/notes.txt", content: "hello\n" })

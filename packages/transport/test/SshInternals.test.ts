@@ -258,6 +258,10 @@ describe("guest output parsers", () => {
     expect(parseStat("regular empty file|0|644|0|0\n")).toStrictEqual({ type: "file", fileType: "regular empty file", size: 0, mode: "644", uid: 0, gid: 0 })
     expect(parseStat("directory|4096|755|1000|1000\n")?.type).toBe("directory")
     expect(parseStat("symbolic link|7|777|0|0")?.type).toBe("symlink")
+    // %a drops leading zeros: /etc/shadow is 0000 on RHEL, "0" in stat's words
+    expect(parseStat("regular file|900|0|0|0")?.mode).toBe("000")
+    expect(parseStat("regular file|900|44|0|0")?.mode).toBe("044")
+    expect(parseStat("regular file|900|4755|0|0")?.mode).toBe("4755")
     expect(parseStat("character special file|0|666|0|0")?.type).toBe("other")
     expect(parseStat("garbage")).toBeNull()
   })

@@ -98,7 +98,8 @@ export const parseStat = (stdout: string): GuestFileStat | null => {
     : fileType === "symbolic link"
     ? "symlink"
     : "other"
-  return { type, fileType, size: Number(m[2]), mode: m[3]!, uid: Number(m[4]), gid: Number(m[5]) }
+  // `%a` drops leading zeros (mode 000 is "0", 044 is "44"): three digits at least, as every mode is written
+  return { type, fileType, size: Number(m[2]), mode: m[3]!.padStart(3, "0"), uid: Number(m[4]), gid: Number(m[5]) }
 }
 
 /** The `qm guest exec` JSON (Perl-pretty or compact). */
