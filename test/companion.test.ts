@@ -590,6 +590,19 @@ describe("VM tools", () => {
     expect(okOf(await s.call("qm_read_file", { vmid: 200, path }))).toMatchObject({ content: "hello world\n", totalBytes: 12, eof: true })
   })
 
+  it("qm_read_file works with MCP_READ_MAX_BYTES above the agent's 16 MiB per call", async () => {
+    // the previous build asked the agent for the whole limit in one call: InvalidInput on every read
+    const wide = await connect({ ...sandbox.handle.env("companion"), MCP_READ_MAX_BYTES: "20000000" })
+    try {
+      const hostname = okOf<{ content: string; eof: boolean }>(await wide.call("qm_read_file", { vmid: 200, path: "/etc/hostname" }))
+      expect(hostname.eof).toBe(true)
+      expect(hostname.content.length).toBeGreaterThan(0)
+      expect(okOf<{ eof: boolean }>(await wide.call("qm_read_file", { vmid: 200, path: "/etc/hostname", offset: 1, maxBytes: 20_000_000 })).eof).toBe(true)
+    } finally {
+      await wide.close()
+    }
+  })
+
   it("a container id given to a VM tool names the pct tools", async () => {
     expect(errorOf(await s.call("qm_read_file", { vmid: 100, path: "/etc/hosts" })).code).toBe("WrongGuestType")
   })

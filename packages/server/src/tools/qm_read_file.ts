@@ -38,9 +38,23 @@ export const qm_read_file = Tool.make(
       // `offset`. A window past the start therefore also asks, in the same agent call, for the byte
       // before it: if that byte came back the file reaches `offset` and its size is known; if not, the
       // window starts past the end and totalBytes is null.
-      const lookBehind = window.windowed && input.offset > 0 && window.length < Targets.QM_READ_CHUNK ? 1 : 0
+      const lookBehind = window.windowed && input.offset > 0 ? 1 : 0
       const count = window.windowed ? window.length + lookBehind : limits.readMaxBytes + 1
-      const read = yield* files.qmRead(input.vmid, io.resolvedPath, { offset: input.offset - lookBehind, count })
+      // the agent reads at most 16 MiB per call (MCP_READ_MAX_BYTES may be larger): a longer span takes several
+      const read = yield* Effect.gen(function* () {
+        const chunks: Array<Uint8Array> = []
+        let got = 0
+        while (got < count) {
+          const part = yield* files.qmRead(input.vmid, io.resolvedPath, {
+            offset: input.offset - lookBehind + got,
+            count: Math.min(Targets.QM_READ_CHUNK, count - got)
+          })
+          chunks.push(part.content)
+          got += part.content.length
+          if (part.eof || part.content.length === 0) return { content: Buffer.concat(chunks), eof: true }
+        }
+        return { content: Buffer.concat(chunks), eof: false }
+      })
       if (!window.windowed && read.content.length > limits.readMaxBytes) {
         // the size is not known (only that it is over the cap): the error says "larger than", no number
         return yield* new FileTooLarge({ path: io.resolvedPath, bytes: null, limit: limits.readMaxBytes })
