@@ -275,6 +275,19 @@ describe("container files", () => {
     })
   })
 
+  it("a node whose sshd offers no SFTP subsystem is named as such, not as a bad MCP_NODE_TEMP_DIR", async () => {
+    const fresh = await connect({ ...sandbox.handle.env("companion") })
+    sandbox.handle.control.setFlags({ sftp: "off" })
+    try {
+      const e = errorOf(await fresh.call("pct_write_file", { vmid: 100, path: "/root/no-sftp.txt", content: "x\n" }))
+      expect(e.message).toContain("SFTP subsystem")
+      expect(e.message).not.toContain("MCP_NODE_TEMP_DIR")
+    } finally {
+      sandbox.handle.control.setFlags({ sftp: "offered" })
+      await fresh.close()
+    }
+  })
+
   it("a file whose mode has leading zeros (0000, 0044) is written and keeps its mode", async () => {
     // the previous build refused it: stat prints mode 000 as "0", which the mode check took for bad input
     for (const mode of ["000", "044"]) {

@@ -191,7 +191,8 @@ export const make = Effect.gen(function*() {
       ssh.withSftp((sftp) => Effect.map(Sftp.open(sftp, path, "wx", 0o600), (h) => ({ sftp, h }))).pipe(
         Effect.catchTags({
           FileNotFound: () => Effect.fail(tempDirFailure(path, "no such directory")),
-          CommandFailed: (e) => Effect.fail(tempDirFailure(path, e.stderr))
+          // a failed open of the file, not a node without an SFTP subsystem (whose error says so)
+          CommandFailed: (e) => Effect.fail(e.command.startsWith("sftp open") ? tempDirFailure(path, e.stderr) : e)
         })
       ),
       () => Effect.ignore(ssh.withSftp((sftp) => Sftp.unlink(sftp, path)))
