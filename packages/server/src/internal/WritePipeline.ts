@@ -115,6 +115,28 @@ export const checkSize = (bytes: Uint8Array, limit: number, advice?: string) =>
     ? Effect.fail(new ContentTooLarge({ bytes: bytes.length, limit, ...(advice !== undefined ? { advice } : {}) }))
     : Effect.void
 
+/**
+ * Audits the `ok` outcome of a change made after its backup was stored (a write or a revert) and returns the
+ * warnings its result carries: `warnings`, plus the audit log's own when it could not take the record.
+ */
+export const auditStoredOutcome = (
+  op: Guests.OpContext,
+  stored: { readonly versionId: string; readonly evicted: ReadonlyArray<string> },
+  durationMs: number,
+  warnings: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<string>, never, AuditLog> =>
+  Effect.map(
+    Guests.auditOutcome(op, {
+      outcome: "ok",
+      versionId: stored.versionId,
+      durationMs,
+      historyCommitted: false,
+      ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
+      ...(warnings.length > 0 ? { warnings: [...warnings] } : {})
+    }),
+    (unlogged) => (unlogged === null ? warnings : [...warnings, unlogged])
+  )
+
 /** Below this size the previous content is compressed in line: the thread pool's round trip costs more. */
 export const OFF_THREAD_GZIP_BYTES = 64 * 1024
 
@@ -274,15 +296,8 @@ export const run = (
               verified = true
               const durationMs = yield* Guests.elapsed(op)
               const warnings = [...stored.warnings, ...(plan.newFile && io.newFileMeta === null ? ["the new file got the guest agent's default mode and owner"] : [])]
-              const unlogged = yield* Guests.auditOutcome(opGated, {
-                outcome: "ok",
-                versionId: stored.versionId,
-                durationMs,
-                historyCommitted: false,
-                ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
-                ...(warnings.length > 0 ? { warnings } : {})
-              })
-              return written(stored.versionId, stored.revertible && plan.wouldBeRevertible, unlogged === null ? warnings : [...warnings, unlogged])
+              const said = yield* auditStoredOutcome(opGated, stored, durationMs, warnings)
+              return written(stored.versionId, stored.revertible && plan.wouldBeRevertible, said)
             })
             // Cancelled before the write began: it did not happen, so its version goes and the outcome says
             // so. Cancelled during it: the guest may hold either content, so the version is kept, uncertain.

@@ -214,15 +214,7 @@ export const revert_file = Tool.make(
                 )
               )
               const durationMs = yield* Guests.elapsed(op)
-              const unlogged = yield* Guests.auditOutcome(op, {
-                outcome: "ok",
-                versionId: stored.versionId,
-                durationMs,
-                historyCommitted: false,
-                ...(stored.evicted.length > 0 ? { evicted: [...stored.evicted] } : {}),
-                ...(stored.warnings.length > 0 ? { warnings: [...stored.warnings] } : {})
-              })
-              const warnings = unlogged === null ? stored.warnings : [...stored.warnings, unlogged]
+              const warnings = yield* WritePipeline.auditStoredOutcome(op, stored, durationMs, stored.warnings)
               return {
                 dryRun: false,
                 ...base,
