@@ -10,7 +10,7 @@ import { BackupStore, type LiveState, type Previous, type VersionView } from "@h
 import type { GuestFiles } from "@homelab-mcp/core/capabilities/GuestFiles"
 import type { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
-import { Limits, type LimitsShape } from "../Limits.js"
+import { Limits } from "../Limits.js"
 import * as FilePaths from "./FilePaths.js"
 import * as Guests from "./Guests.js"
 import * as Targets from "./Targets.js"
@@ -43,10 +43,6 @@ export interface Located {
   readonly readError: ToolError | null
 }
 
-/** The most a version's before-state may hold to be written back to the target: a VM's agent writes 46080 bytes at most. */
-export const restoreLimitOf = (target: Target.Target, limits: LimitsShape): number | undefined =>
-  target.kind === "qm" ? Math.min(Targets.QM_WRITE_LIMIT, limits.qmWriteMaxBytes) : undefined
-
 /** Why a before-state of `bytes` cannot be written back under `limit`. */
 export const overRestoreLimit = (bytes: number, limit: number) =>
   `its content is ${bytes} bytes, more than the ${limit} bytes the guest agent can write back`
@@ -59,7 +55,7 @@ export const versions = (located: Located): Effect.Effect<ReadonlyArray<VersionV
   Effect.gen(function* () {
     const store = yield* BackupStore
     const views = yield* store.list(located.target.descriptor, located.live)
-    const limit = restoreLimitOf(located.target, yield* Limits)
+    const limit = Targets.restoreLimitOf(located.target, yield* Limits)
     if (limit === undefined) return views
     return views.map((v): VersionView =>
       v.revertible && v.record.kind !== "absent" && v.record.beforeBytes > limit

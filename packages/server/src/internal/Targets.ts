@@ -25,7 +25,7 @@ import type { AuditLog } from "@homelab-mcp/core/capabilities/AuditLog"
 import { GuestFiles, type PctFileState, type PctStaged } from "@homelab-mcp/core/capabilities/GuestFiles"
 import type { PveApi } from "@homelab-mcp/core/capabilities/PveApi"
 import { ServerInfo } from "@homelab-mcp/core/capabilities/ServerInfo"
-import { Limits } from "../Limits.js"
+import { Limits, type LimitsShape } from "../Limits.js"
 import * as FilePaths from "./FilePaths.js"
 import * as Guests from "./Guests.js"
 
@@ -34,6 +34,13 @@ export const QM_READ_CHUNK = 16 * 1024 * 1024
 
 /** The agent writes at most 46080 raw bytes per call (61440 base64 characters). */
 export const QM_WRITE_LIMIT = 46_080
+
+/** The most a VM file's content may hold to be written back through the agent. */
+const qmRestoreLimit = (limits: LimitsShape): number => Math.min(QM_WRITE_LIMIT, limits.qmWriteMaxBytes)
+
+/** The most a version's before-state may hold to be written back to the target: a VM's agent writes 46080 bytes at most. */
+export const restoreLimitOf = (target: Target.Target, limits: LimitsShape): number | undefined =>
+  target.kind === "qm" ? qmRestoreLimit(limits) : undefined
 
 /** Mode and owner of a file, when the transport knows them. */
 export interface FileMeta {
@@ -303,7 +310,7 @@ export const openQm = (
       guestType: "qemu" as const,
       path: canonical,
       resolvedPath: canonical,
-      restoreLimitBytes: Math.min(QM_WRITE_LIMIT, limits.qmWriteMaxBytes),
+      restoreLimitBytes: qmRestoreLimit(limits),
       readCurrent,
       prefetched: null,
       write: (content) => files.qmWrite(vmid, canonical, content),

@@ -93,7 +93,7 @@ export const revert_file = Tool.make(
         Effect.gen(function* () {
           const current = yield* io.readCurrent
           const live = Backups.liveOf(current)
-          const restoreLimit = Backups.restoreLimitOf(io.target, limits)
+          const restoreLimit = io.restoreLimitBytes
           // without versionId: the newest version this target's transport can write back, as diff_config shows
           const versionId = input.versionId ??
             (restoreLimit === undefined
